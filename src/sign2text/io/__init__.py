@@ -1,0 +1,1 @@
+"""Input/output: video decoding, frame sources, atomic file writes."""

@@ -1,0 +1,143 @@
+"""Atomic file writes and checksums.
+
+A write goes to a temporary file in the destination folder, is flushed and fsynced,
+then renamed over the destination (``os.replace`` is atomic on POSIX), so a reader
+never sees a half-written file, even when the writer is killed with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sign2text.errors import IntegrityError
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
+    """Open a temporary file that replaces ``path`` only when the block succeeds."""
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    # mkstemp creates 0600; the result should get the usual permissions of a new file.
+    os.fchmod(fd, 0o666 & ~_umask())
+    try:
+        with os.fdopen(fd, mode) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(dest.parent)
+
+
+@contextlib.contextmanager
+def atomic_dir(dest: str | Path) -> Iterator[Path]:
+    """Build a folder aside and rename it to ``dest`` only when the block succeeds.
+
+    ``dest`` must not exist or be an empty folder; otherwise :class:`DatasetError`.
+    """
+    from sign2text.errors import DatasetError
+
+    final = Path(dest)
+    if final.exists() and (not final.is_dir() or any(final.iterdir())):
+        raise DatasetError(f"{final}: already exists and is not an empty folder")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        yield tmp
+        if final.exists():
+            final.rmdir()
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    with atomic_write(path, "wb") as fh:
+        fh.write(data)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def npz_bytes(arrays: dict[str, NDArray[Any]], compressed: bool = True) -> bytes:
+    """Serialize arrays to ``.npz`` bytes, byte-for-byte deterministic.
+
+    ``np.savez`` stamps each member with the current time, so two runs over the same
+    data differ; we write the zip ourselves with a fixed timestamp (readable by
+    ``np.load`` as usual).
+    """
+    buf = io.BytesIO()
+    method = zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED
+    with zipfile.ZipFile(buf, "w", compression=method) as zf:
+        for name, arr in arrays.items():
+            member = io.BytesIO()
+            np.lib.format.write_array(  # type: ignore[no-untyped-call]
+                member, np.asanyarray(arr), allow_pickle=False
+            )
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = method
+            zf.writestr(info, member.getvalue())
+    return buf.getvalue()
+
+
+def save_npz_checked(path: str | Path, arrays: dict[str, NDArray[Any]]) -> None:
+    """Write an ``.npz`` atomically with a ``.sha256`` sidecar holding its checksum."""
+    data = npz_bytes(arrays)
+    atomic_write_bytes(path, data)
+    atomic_write_text(str(path) + ".sha256", sha256_bytes(data) + "\n")
+
+
+def load_npz_checked(path: str | Path) -> dict[str, NDArray[Any]]:
+    """Load an ``.npz`` written by :func:`save_npz_checked`; raise on checksum mismatch."""
+    p = Path(path)
+    side = Path(str(p) + ".sha256")
+    data = p.read_bytes()
+    if not side.exists() or side.read_text().strip() != sha256_bytes(data):
+        raise IntegrityError(f"{p}: checksum missing or wrong (corrupt or half-written cache)")
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
