@@ -1,0 +1,1 @@
+"""Landmarks: the named skeleton, MediaPipe Holistic extraction, overlays."""

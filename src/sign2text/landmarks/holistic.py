@@ -1,0 +1,157 @@
+"""MediaPipe Holistic (legacy ``mp.solutions`` API, offline) -> (T, 543, 3) landmarks.
+
+``mediapipe==0.10.21`` carries its model files in the wheel; model complexity 1 is
+the one whose pose model ships (0 and 2 would try a download and fail offline).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sign2text.errors import InputError
+from sign2text.landmarks.skeleton import FACE, LEFT_HAND, N_POINTS, POSE, RIGHT_HAND
+
+if TYPE_CHECKING:
+    from sign2text.io.video import VideoLimits, VideoSource
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HolisticConfig:
+    """Settings passed to MediaPipe Holistic."""
+
+    model_complexity: int = 1
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    static_image_mode: bool = False
+    smooth_landmarks: bool = True
+
+
+def _fill(out: NDArray[np.float32], start: int, size: int, landmarks: Any) -> None:
+    if landmarks is None:
+        return
+    pts = landmarks.landmark
+    n = min(size, len(pts))
+    out[start : start + n] = [(p.x, p.y, p.z) for p in pts[:n]]
+
+
+def results_to_array(results: Any) -> NDArray[np.float32]:
+    """One MediaPipe Holistic result -> (543, 3) float32, NaN for missing parts."""
+    out = np.full((N_POINTS, 3), np.nan, dtype=np.float32)
+    _fill(out, FACE.start, FACE.size, results.face_landmarks)
+    _fill(out, LEFT_HAND.start, LEFT_HAND.size, results.left_hand_landmarks)
+    _fill(out, POSE.start, POSE.size, results.pose_landmarks)
+    _fill(out, RIGHT_HAND.start, RIGHT_HAND.size, results.right_hand_landmarks)
+    return out
+
+
+class HolisticExtractor:
+    """A MediaPipe Holistic graph; feed frames of one clip in order.
+
+    Use as a context manager, or call :meth:`close`. Create one per clip or stream
+    (video mode tracks between frames) or call :meth:`reset` between clips.
+    """
+
+    def __init__(self, config: HolisticConfig | None = None) -> None:
+        self.config = config or HolisticConfig()
+        self._graph: Any = None
+
+    def _open(self) -> Any:
+        if self._graph is None:
+            import mediapipe as mp
+
+            c = self.config
+            self._graph = mp.solutions.holistic.Holistic(
+                static_image_mode=c.static_image_mode,
+                model_complexity=c.model_complexity,
+                smooth_landmarks=c.smooth_landmarks,
+                enable_segmentation=False,
+                refine_face_landmarks=False,
+                min_detection_confidence=c.min_detection_confidence,
+                min_tracking_confidence=c.min_tracking_confidence,
+            )
+        return self._graph
+
+    def process(self, image_rgb: NDArray[np.uint8]) -> NDArray[np.float32]:
+        """Landmarks of one RGB uint8 frame: (543, 3) float32."""
+        if image_rgb.ndim != 3 or image_rgb.shape[2] != 3:
+            raise InputError(f"expected an RGB frame (H, W, 3), got shape {image_rgb.shape}")
+        graph = self._open()
+        image = np.ascontiguousarray(image_rgb, dtype=np.uint8)
+        image.flags.writeable = False
+        return results_to_array(graph.process(image))
+
+    def stream(self, images: Iterable[NDArray[np.uint8]]) -> Iterator[NDArray[np.float32]]:
+        """Landmarks of each frame as it comes (for live use)."""
+        for image in images:
+            yield self.process(image)
+
+    def extract(self, images: Iterable[NDArray[np.uint8]]) -> NDArray[np.float32]:
+        """Landmarks of a sequence of frames: (T, 543, 3) float32."""
+        rows = list(self.stream(images))
+        if not rows:
+            return np.zeros((0, N_POINTS, 3), dtype=np.float32)
+        return np.stack(rows)
+
+    def reset(self) -> None:
+        """Forget tracking state, so the next frame starts a new clip."""
+        self.close()
+
+    def close(self) -> None:
+        """Release the MediaPipe graph (a later frame opens a new one)."""
+        if self._graph is not None:
+            self._graph.close()
+            self._graph = None
+
+    def __enter__(self) -> HolisticExtractor:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def extract_video(
+    source: VideoSource,
+    *,
+    target_fps: float | None = None,
+    config: HolisticConfig | None = None,
+    limits: VideoLimits | None = None,
+    start: int | None = None,
+    stop: int | None = None,
+    extractor: HolisticExtractor | None = None,
+) -> tuple[NDArray[np.float32], float]:
+    """Decode a clip and extract its landmarks. Returns (landmarks, fps of the landmarks).
+
+    ``start``/``stop`` pick source frames (see :func:`sign2text.io.video.iter_frames`).
+    A given ``extractor`` is reset before and after the clip (video mode tracks across
+    frames, so state must not leak between clips); otherwise a fresh one is used.
+    The video header is read before MediaPipe starts, so an unreadable file fails fast.
+    """
+    from sign2text.io.video import VideoLimits, iter_frames, output_fps, probe
+
+    limits = limits or VideoLimits()
+    info = probe(source, limits)
+    fps = output_fps(info.fps, target_fps)
+    frames = iter_frames(source, target_fps=target_fps, limits=limits, start=start, stop=stop)
+    images = (f.image for f in frames)
+    if extractor is not None:
+        extractor.reset()
+        try:
+            return extractor.extract(images), fps
+        finally:
+            extractor.reset()
+    with HolisticExtractor(config) as ex:
+        return ex.extract(images), fps
