@@ -1,0 +1,281 @@
+"""The run configuration: frozen dataclasses read from TOML with ``--set`` overrides.
+
+A config file holds top-level keys (``epochs``, ``batch_size``, ...) and the tables
+``[data]``, ``[features]``, ``[model]`` (``name`` + ``[model.args]``), ``[optim]``,
+``[schedule]``, ``[loss]`` and a list ``[[augment]]`` of ``{name, p, **kwargs}``.
+Overrides are ``key.sub=value`` strings whose value is parsed as a TOML value (a bare
+word that is not valid TOML is taken as a string). Unknown keys are errors, so a typo
+never silently falls back to a default. ``{data_dir}`` in a data path expands to the
+shared data folder (``SIGN2TEXT_DATA_DIR``). ``features.frames = 0`` means "no fixed
+length" (TOML has no null).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sign2text.errors import ConfigError
+from sign2text.features.core import FeatureConfig
+
+SPLIT_PROTOCOLS = ("signer", "random", "file", "signers", "folds", "none")
+MONITORS = ("accuracy", "macro_f1", "mcc", "loss")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which samples, which vocabulary, which split.
+
+    ``split``: ``signer`` (signer-independent, needs signer ids), ``random`` (stratified
+    random; figures must be labelled random-split), ``file`` (``split_file`` from
+    ``sign2text split``) or ``signers`` (explicit ``val_signers`` / ``test_signers``,
+    everyone else trains).
+    """
+
+    paths: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    exclude_labels: tuple[str, ...] = ()
+    exclude_signers: tuple[str, ...] = ()
+    real_only: bool = True
+    split: str = "signer"
+    split_file: str = ""
+    split_seed: int = 0
+    val: float = 0.15
+    test: float = 0.15
+    val_signers: tuple[str, ...] = ()
+    test_signers: tuple[str, ...] = ()
+    cache_dir: str = ""
+    # The vocabulary rule (labels with >= min_per_signer sequences from >= min_signers
+    # signers; single letters only with include_letters); applied after the filters.
+    vocabulary_rule: bool = False
+    min_signers: int = 2
+    min_per_signer: int = 10
+    include_letters: bool = False
+    # Drop byte-identical recordings that carry different labels; keep one of exact copies.
+    dedupe: bool = False
+    # split = "folds": signer folds (each signer tested once); ``fold`` picks the test fold.
+    folds: int = 5
+    fold: int = 0
+
+    def __post_init__(self) -> None:
+        if self.split == "folds" and not 0 <= self.fold < self.folds:
+            raise ConfigError(f"data.fold must be in 0..{self.folds - 1}, got {self.fold}")
+        if self.split not in SPLIT_PROTOCOLS:
+            raise ConfigError(f"data.split must be one of {', '.join(SPLIT_PROTOCOLS)}")
+        if self.split == "file" and not self.split_file:
+            raise ConfigError("data.split = 'file' needs data.split_file")
+        if self.split == "signers" and not (self.val_signers or self.test_signers):
+            raise ConfigError("data.split = 'signers' needs data.val_signers or data.test_signers")
+        if not (0 <= self.val < 1 and 0 <= self.test < 1 and self.val + self.test < 1):
+            raise ConfigError(f"bad split fractions val={self.val} test={self.test}")
+
+    def resolved_paths(self) -> list[Path]:
+        """Data paths with ``{data_dir}`` expanded."""
+        if not self.paths:
+            raise ConfigError("data.paths is empty: give at least one dataset")
+        from sign2text.settings import get_settings
+
+        root = str(get_settings().data_dir)
+        return [Path(p.replace("{data_dir}", root)) for p in self.paths]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str = "conv_transformer"
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """``name``: adamw | sgd | radam (see :data:`~sign2text.train.optim.OPTIMIZERS`)."""
+
+    name: str = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    momentum: float = 0.9
+    grad_clip: float = 1.0
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """``name``: cosine_warmup | onecycle | plateau | constant."""
+
+    name: str = "cosine_warmup"
+    warmup_epochs: float = 1.0
+    min_lr_ratio: float = 0.01
+    pct_start: float = 0.2
+    factor: float = 0.5
+    patience: int = 3
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """``name``: cross_entropy | focal."""
+
+    name: str = "cross_entropy"
+    label_smoothing: float = 0.1
+    gamma: float = 2.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run needs; saved as ``config.json`` in the run dir."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    augment: tuple[Mapping[str, Any], ...] = ()
+    epochs: int = 30
+    batch_size: int = 64
+    patience: int = 10
+    monitor: str = "accuracy"
+    seed: int = 0
+    device: str = "auto"
+    num_threads: int = 0
+    num_workers: int = 0
+    deterministic: bool = True
+    max_steps_per_epoch: int = 0
+    # Sample training clips with probability ~ 1/sqrt(class count) (with replacement), so
+    # the two huge tutorial classes do not drown the rest.
+    balanced_sampling: bool = False
+
+    def __post_init__(self) -> None:
+        if self.monitor not in MONITORS:
+            raise ConfigError(f"monitor must be one of {', '.join(MONITORS)}")
+        if self.device not in DEVICES:
+            raise ConfigError(f"device must be one of {', '.join(DEVICES)}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ConfigError("epochs and batch_size must be >= 1")
+        if not 0 <= self.num_workers <= 8:
+            raise ConfigError("num_workers must be in 0..8")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (``features.frames`` None stays None)."""
+        d = asdict(self)
+        d["features"] = self.features.to_dict()
+        d["model"]["args"] = dict(self.model.args)
+        d["augment"] = [dict(a) for a in self.augment]
+        for key in ("paths", "labels", "exclude_labels", "exclude_signers"):
+            d["data"][key] = list(d["data"][key])
+        d["data"]["val_signers"] = list(self.data.val_signers)
+        d["data"]["test_signers"] = list(self.data.test_signers)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+        """Build from a nested dict, rejecting unknown keys."""
+        raw = dict(data)
+        top = _only_known(cls, raw, "")
+        feats = dict(raw.get("features", {}))
+        if feats.get("frames") == 0:
+            feats["frames"] = None
+        model = dict(raw.get("model", {}))
+        _only_known(ModelConfig, model, "model.")
+        augment = raw.get("augment", [])
+        if not isinstance(augment, list) or not all(isinstance(a, dict) for a in augment):
+            raise ConfigError("augment must be a list of tables ([[augment]] in TOML)")
+        try:
+            return cls(
+                data=_build(DataConfig, raw.get("data", {}), "data."),
+                features=FeatureConfig.from_dict(feats),
+                model=ModelConfig(
+                    name=str(model.get("name", "conv_transformer")),
+                    args=dict(model.get("args", {})),
+                ),
+                optim=_build(OptimConfig, raw.get("optim", {}), "optim."),
+                schedule=_build(ScheduleConfig, raw.get("schedule", {}), "schedule."),
+                loss=_build(LossConfig, raw.get("loss", {}), "loss."),
+                augment=tuple(dict(a) for a in augment),
+                **top,
+            )
+        except TypeError as exc:
+            raise ConfigError(f"bad config value: {exc}") from None
+
+
+_NESTED = ("data", "features", "model", "optim", "schedule", "loss", "augment")
+D = TypeVar("D")
+
+
+def _only_known(cls: type, data: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        valid = ", ".join(sorted(known))
+        raise ConfigError(
+            f"unknown config key(s) {', '.join(prefix + u for u in unknown)}; "
+            f"valid under {prefix or 'top level'}: {valid}"
+        )
+    return {k: v for k, v in data.items() if k not in _NESTED}
+
+
+def _build(cls: type[D], data: Any, prefix: str) -> D:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{prefix.rstrip('.')} must be a table")
+    kw = _only_known(cls, data, prefix)
+    types = {f.name: f.type for f in fields(cls)}  # type: ignore[arg-type]
+    for key, value in list(kw.items()):
+        if isinstance(value, list) and "tuple" in str(types[key]):
+            kw[key] = tuple(value)
+    return cls(**kw)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"optim.lr=3e-4"`` -> (["optim", "lr"], 0.0003)."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} is not key=value")
+    key, raw = text.split("=", 1)
+    path = [k.strip() for k in key.strip().split(".")]
+    if not all(path):
+        raise ConfigError(f"override {text!r} has an empty key part")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return path, value
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """A deep copy of ``data`` with each ``key.sub=value`` override applied."""
+    out = copy.deepcopy(dict(data))
+    for text in overrides:
+        path, value = parse_override(text)
+        node = out
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {text!r}: {part!r} is not a table")
+            node = child
+        node[path[-1]] = value
+    return out
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Raw dict from a ``.toml`` or a saved ``config.json``."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read config ({exc.strerror})") from None
+    try:
+        if p.suffix == ".json":
+            data: dict[str, Any] = json.loads(text)
+        else:
+            data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, ValueError) as exc:
+        raise ConfigError(f"{p}: invalid config ({exc})") from None
+    return data
+
+
+def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> TrainConfig:
+    """Read a config file (or start from defaults) and apply ``--set`` overrides."""
+    data = read_config_file(path) if path is not None else {}
+    return TrainConfig.from_dict(apply_overrides(data, overrides))

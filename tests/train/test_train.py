@@ -1,0 +1,165 @@
+"""Training on real landmarks (a slice of traduttore), on CPU, in a few seconds."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from sign2text.cli.main import main  # noqa: E402
+from sign2text.data.pack import read_pack, write_pack  # noqa: E402
+from sign2text.data.sample import Sample  # noqa: E402
+from sign2text.errors import ConfigError  # noqa: E402
+from sign2text.models import load_checkpoint  # noqa: E402
+from sign2text.train.config import TrainConfig, load_config  # noqa: E402
+from sign2text.train.data import compute_all, pad_batch  # noqa: E402
+from sign2text.train.trainer import train  # noqa: E402
+
+pytestmark = [pytest.mark.torch, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ROOT / "configs" / "tiny.toml"
+WORDS = ("coffee", "hello", "thank-you")
+
+
+@pytest.fixture(scope="module")
+def samples(data_dir: Path) -> list[Sample]:
+    """Up to 12 sequences per (word, signer) of three traduttore words."""
+    per: dict[tuple[str, str], list[Sample]] = defaultdict(list)
+    for s in read_pack(data_dir / "landmarks" / "traduttore.npz"):
+        if s.label in WORDS and len(per[s.label, s.signer]) < 12:
+            per[s.label, s.signer].append(s)
+    return [s for group in per.values() for s in group]
+
+
+@pytest.fixture(scope="module")
+def pack(samples: list[Sample], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "slice.npz"
+    write_pack(path, samples)
+    return path
+
+
+def _cfg(*overrides: str) -> TrainConfig:
+    return load_config(TINY, overrides)
+
+
+def test_configs_parse_and_overrides_apply() -> None:
+    cfg = _cfg("optim.lr=0.5", "model.args.dim=24", "features.frames=0", "loss.name=focal")
+    assert cfg.optim.lr == 0.5 and cfg.model.args["dim"] == 24
+    assert cfg.features.frames is None and cfg.loss.name == "focal"
+    assert load_config(ROOT / "configs" / "bsl_bhutan.toml").data.split == "random"
+    with pytest.raises(ConfigError, match=r"optim\.lrr"):
+        _cfg("optim.lrr=1")
+    assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+
+
+def test_loss_falls_and_checkpoint_reproduces_val_accuracy(
+    samples: list[Sample], tmp_path: Path
+) -> None:
+    cfg = _cfg("epochs=5", "max_steps_per_epoch=0", "augment=[]", "optim.lr=3e-3")
+    result = train(cfg, tmp_path / "run", samples=samples)
+    losses = [h["train_loss"] for h in result.history]
+    assert losses[-1] < 0.8 * losses[0], losses
+    for name in ("config.json", "split.json", "history.json", "curves.png", "best.pt", "last.pt"):
+        assert (tmp_path / "run" / name).is_file(), name
+    assert any((tmp_path / "run" / "tb").iterdir())
+    # The best checkpoint rebuilds a model whose val accuracy is the one recorded.
+    model, ckpt = load_checkpoint(tmp_path / "run" / "best.pt")
+    split = json.loads((tmp_path / "run" / "split.json").read_text())
+    by_id = {s.source_id: s for s in samples}
+    val = [by_id[i] for i in split["parts"]["val"]]
+    x, m = pad_batch(compute_all(val, cfg.features))
+    with torch.no_grad():
+        pred = model(torch.from_numpy(x), torch.from_numpy(m)).argmax(1).numpy()
+    y = np.array([ckpt["labels"].index(s.label) for s in val])
+    best = result.history[result.best_epoch]
+    assert float((pred == y).mean()) == pytest.approx(best["val_accuracy"], abs=1e-6)
+    assert ckpt["metrics"]["val_accuracy"] == pytest.approx(best["val_accuracy"])
+    assert json.loads((tmp_path / "run" / "test" / "report.json").read_text())["n_samples"] > 0
+
+
+def test_resume_continues_exactly(samples: list[Sample], tmp_path: Path) -> None:
+    # A constant LR, so that stopping after 2 of 3 epochs is a true interruption (a cosine
+    # schedule depends on the number of epochs).
+    common = ("max_steps_per_epoch=2", "model.name=mlp", "model.args={hidden=32}")
+    cfg3 = _cfg("epochs=3", "schedule.name=constant", *common)
+    cfg2 = _cfg("epochs=2", "schedule.name=constant", *common)
+    straight = train(cfg3, tmp_path / "a", samples=samples)
+    train(cfg2, tmp_path / "b", samples=samples)
+    resumed = train(cfg3, tmp_path / "b", samples=samples, resume=True)
+    assert len(resumed.history) == 3
+    assert [h["train_loss"] for h in resumed.history] == pytest.approx(
+        [h["train_loss"] for h in straight.history], abs=1e-6
+    )
+    a, _ = load_checkpoint(tmp_path / "a" / "last.pt")
+    b, _ = load_checkpoint(tmp_path / "b" / "last.pt")
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert ka == kb
+        torch.testing.assert_close(va, vb, atol=1e-6, rtol=1e-5)
+
+
+def test_cli_train_then_evaluate(
+    pack: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    code = main(["-q", "train", str(TINY), "--set", f'data.paths=["{pack}"]', "--out", str(run)])
+    assert code == 0
+    assert "best epoch" in capsys.readouterr().out
+    out = tmp_path / "eval"
+    assert main(["-q", "evaluate", str(run / "best.pt"), str(pack), "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["labels"] == list(WORDS)
+    assert report["n_evaluated"] == report["n_samples"]
+    assert (out / "confusion.png").stat().st_size > 1000
+    assert "top-1 accuracy" in (out / "report.md").read_text()
+
+
+@pytest.mark.parametrize("opt_name", ["adamw", "sgd", "radam"])
+@pytest.mark.parametrize("sched_name", ["cosine_warmup", "onecycle", "plateau", "constant"])
+def test_every_optimizer_and_scheduler_steps(opt_name: str, sched_name: str) -> None:
+    from sign2text.models import create_model
+    from sign2text.train.config import OptimConfig, ScheduleConfig
+    from sign2text.train.optim import (
+        OPTIMIZERS,
+        PER_STEP,
+        SCHEDULERS,
+        create_optimizer,
+        create_scheduler,
+    )
+
+    assert {opt_name} <= set(OPTIMIZERS.names()) and {sched_name} <= set(SCHEDULERS.names())
+    torch.manual_seed(0)
+    model = create_model("mlp", in_dim=6, num_classes=3, hidden=8)
+    opt = create_optimizer(model, OptimConfig(name=opt_name, lr=0.01))
+    sched = create_scheduler(opt, ScheduleConfig(name=sched_name), steps_per_epoch=3, epochs=2)
+    before = [p.detach().clone() for p in model.parameters()]
+    x, m = torch.randn(4, 5, 6), torch.ones(4, 5, dtype=torch.bool)
+    for _ in range(3):
+        loss = torch.nn.functional.cross_entropy(model(x, m), torch.tensor([0, 1, 2, 0]))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if sched_name in PER_STEP:
+            sched.step()
+    if sched_name not in PER_STEP:
+        sched.step(float(loss))
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    assert all(g["lr"] > 0 for g in opt.param_groups)
+
+
+@pytest.mark.parametrize("loss_name", ["cross_entropy", "focal"])
+def test_criterions(loss_name: str) -> None:
+    from sign2text.train.config import LossConfig
+    from sign2text.train.optim import create_criterion
+
+    crit = create_criterion(LossConfig(name=loss_name, label_smoothing=0.1))
+    good = torch.tensor([[5.0, 0.0], [0.0, 5.0]])
+    target = torch.tensor([0, 1])
+    assert float(crit(good, target)) < float(crit(-good, target))
+    with pytest.raises(ConfigError, match="valid names: cross_entropy, focal"):
+        create_criterion(LossConfig(name="hinge"))
