@@ -1,0 +1,230 @@
+"""torch model -> ONNX (dynamic batch and time) with embedded metadata; int8 quantization.
+
+Facts this relies on (``../shared/STACK.md``): ``torch.onnx.export(..., dynamo=True)``
+keeps the time axis dynamic where the legacy exporter breaks it for attention, and
+it needs an example batch of 2 or the batch axis is fixed to 1.
+``quantize_dynamic`` rewrites the graph and may drop ``metadata_props``, so they are
+copied over afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from sign2text.errors import ModelError
+from sign2text.features import FeatureConfig, feature_dim
+from sign2text.io.atomic import atomic_write_bytes
+from sign2text.runtime.metadata import (
+    METADATA_FORMAT,
+    METADATA_KEY,
+    ModelMetadata,
+    parse_metadata,
+)
+
+log = logging.getLogger(__name__)
+
+INPUT_NAMES = ("features", "mask")
+OUTPUT_NAMES = ("logits", "embedding")
+# Example time length when the features have no fixed length.
+_EXAMPLE_FRAMES = 24
+
+__all__ = [
+    "METADATA_FORMAT",
+    "METADATA_KEY",
+    "build_metadata",
+    "export_onnx",
+    "quantize_int8",
+    "read_metadata",
+    "write_metadata",
+]
+
+
+class _ExportWrapper(nn.Module):
+    """Returns both outputs of a Sign2Text model, so one graph serves both uses."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, features: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        logits = self.model(features, mask)
+        embed: Any = self.model.embed  # the model interface (see sign2text.models)
+        embedding = embed(features, mask)
+        return logits, embedding
+
+
+def _split_summary(split: Any) -> Any:
+    """A split with its index/id lists replaced by their lengths (signers kept)."""
+    if isinstance(split, dict):
+        out: dict[str, Any] = {}
+        for key, value in split.items():
+            if key == "signers":
+                out[key] = value
+            elif isinstance(value, list | tuple):
+                out[key] = len(value)
+            else:
+                out[key] = _split_summary(value)
+        return out
+    return split
+
+
+def build_metadata(ckpt: dict[str, Any], card: dict[str, Any] | None = None) -> ModelMetadata:
+    """The metadata of an export from a checkpoint dict (see ``models.load_checkpoint``).
+
+    The card carries the checkpoint's free fields (metrics, data, a split summary,
+    versions) plus ``card`` overrides (e.g. a calibrated ``reject_threshold``).
+    """
+    try:
+        labels = tuple(str(x) for x in ckpt["labels"])
+        features = FeatureConfig.from_dict(dict(ckpt["features"]))
+        model = {"name": str(ckpt["model"]["name"]), "args": dict(ckpt["model"].get("args", {}))}
+    except (KeyError, TypeError) as exc:
+        raise ModelError(f"checkpoint lacks labels/features/model ({exc})") from None
+    base: dict[str, Any] = {}
+    for key in ("metrics", "data", "versions"):
+        if key in ckpt:
+            base[key] = ckpt[key]
+    if "split" in ckpt:
+        base["split"] = _split_summary(ckpt["split"])
+    base.update(card or {})
+    # Round-trip through JSON now, so an unserializable card fails here, not at save.
+    try:
+        base = json.loads(json.dumps(base, default=_json_default))
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"model card is not JSON-serializable ({exc})") from None
+    return ModelMetadata(labels=labels, features=features, model=model, card=base)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON-serializable")
+
+
+def _set_props(proto: Any, meta: ModelMetadata) -> None:
+    keep = [p for p in proto.metadata_props if p.key != METADATA_KEY]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(keep)
+    entry = proto.metadata_props.add()
+    entry.key = METADATA_KEY
+    entry.value = json.dumps(meta.to_json(), sort_keys=True)
+
+
+def _save_checked(proto: Any, path: Path) -> None:
+    import onnx
+
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except onnx.checker.ValidationError as exc:
+        raise ModelError(f"{path}: exported graph fails the ONNX checker ({exc})") from None
+    atomic_write_bytes(path, proto.SerializeToString())
+
+
+def read_metadata(path: str | Path) -> ModelMetadata:
+    """The Sign2Text metadata of an ONNX file (read with ``onnx``)."""
+    import onnx
+
+    p = Path(path)
+    try:
+        proto = onnx.load(str(p), load_external_data=False)
+    except Exception as exc:  # protobuf raises DecodeError, files raise OSError
+        raise ModelError(f"{p}: not a readable ONNX model ({exc})") from None
+    props = {e.key: e.value for e in proto.metadata_props}
+    return parse_metadata(props.get(METADATA_KEY), str(p))
+
+
+def write_metadata(path: str | Path, meta: ModelMetadata) -> None:
+    """Replace the Sign2Text metadata of an ONNX file in place (atomically)."""
+    import onnx
+
+    p = Path(path)
+    proto = onnx.load(str(p))
+    _set_props(proto, meta)
+    _save_checked(proto, p)
+
+
+def export_onnx(
+    model: nn.Module,
+    ckpt: dict[str, Any],
+    out_path: str | Path,
+    *,
+    opset: int = 18,
+    card: dict[str, Any] | None = None,
+) -> Path:
+    """Export ``model`` to ``out_path`` (fp32) with dynamic batch and time.
+
+    Inputs ``features`` (B, T, F) float32 and ``mask`` (B, T) bool; outputs ``logits``
+    (B, C) and ``embedding`` (B, E). The graph passes ``onnx.checker`` and carries the
+    metadata of :func:`build_metadata` under the ``metadata_props`` key ``sign2text``.
+    """
+    out = Path(out_path)
+    meta = build_metadata(ckpt, card)
+    in_dim = feature_dim(meta.features)
+    frames = meta.features.frames or _EXAMPLE_FRAMES
+    wrapper = _ExportWrapper(model).eval()
+    gen = torch.Generator().manual_seed(0)
+    feats = torch.randn(2, frames, in_dim, generator=gen)
+    mask = torch.ones(2, frames, dtype=torch.bool)
+    mask[1, frames // 2 :] = False
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    time = torch.export.Dim("time", min=2, max=100_000)
+    dynamic = {"features": {0: batch, 1: time}, "mask": {0: batch, 1: time}}
+    # torch's exporter warns about internals (axis renaming, deprecated pytree specs)
+    # that users cannot act on; they stay out of the CLI output.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)
+        warnings.simplefilter("ignore", category=FutureWarning)
+        try:
+            program = torch.onnx.export(
+                wrapper,
+                (feats, mask),
+                dynamo=True,
+                input_names=list(INPUT_NAMES),
+                output_names=list(OUTPUT_NAMES),
+                dynamic_shapes=dynamic,
+                opset_version=opset,
+                optimize=True,
+                verbose=False,
+            )
+        except Exception as exc:
+            raise ModelError(f"ONNX export of model {meta.model['name']!r} failed: {exc}") from exc
+    if program is None:  # pragma: no cover - only without dynamo
+        raise ModelError("torch.onnx.export returned no program")
+    proto = program.model_proto
+    _set_props(proto, meta)
+    _save_checked(proto, out)
+    log.info("exported %s (%d bytes)", out, out.stat().st_size)
+    return out
+
+
+def quantize_int8(fp32_path: str | Path, int8_path: str | Path) -> Path:
+    """Dynamic int8 quantization (weights QInt8) of an fp32 export, metadata kept."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    src, dst = Path(fp32_path), Path(int8_path)
+    meta = read_metadata(src)
+    with tempfile.TemporaryDirectory(prefix="sign2text-quant-") as tmp:
+        tmp_out = Path(tmp) / "model.int8.onnx"
+        try:
+            quantize_dynamic(src, tmp_out, weight_type=QuantType.QInt8)
+        except Exception as exc:
+            raise ModelError(f"{src}: int8 quantization failed ({exc})") from exc
+        proto = onnx.load(str(tmp_out))
+    _set_props(proto, meta)
+    _save_checked(proto, dst)
+    log.info("quantized %s -> %s (%d bytes)", src, dst, dst.stat().st_size)
+    return dst

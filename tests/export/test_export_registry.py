@@ -1,0 +1,42 @@
+"""Every registered model exports with dynamic batch and time and matches torch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+ort = pytest.importorskip("onnxruntime")
+
+from sign2text.export import export_onnx  # noqa: E402
+from sign2text.features import FeatureConfig, feature_dim  # noqa: E402
+from sign2text.models import MODELS, create_model  # noqa: E402
+
+pytestmark = pytest.mark.torch
+
+FAST = {"mlp"}  # the others take 10-30 s each to export on 2 cores
+
+
+@pytest.mark.parametrize(
+    "name",
+    [n if n in FAST else pytest.param(n, marks=pytest.mark.slow) for n in MODELS.names()],
+)
+def test_registered_model_exports(name: str, tmp_path: Path) -> None:
+    cfg = FeatureConfig()
+    dim = feature_dim(cfg)
+    torch.manual_seed(0)
+    model = create_model(name, in_dim=dim, num_classes=5).eval()
+    ckpt = {"model": {"name": name, "args": {}}, "labels": list("abcde"), "features": cfg.to_dict()}
+    path = export_onnx(model, ckpt, tmp_path / f"{name}.onnx")
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    for batch, frames in ((1, 5), (3, 40)):
+        x = rng.standard_normal((batch, frames, dim)).astype(np.float32)
+        m = np.ones((batch, frames), dtype=bool)
+        m[0, frames // 2 :] = False
+        logits = sess.run(["logits"], {"features": x, "mask": m})[0]
+        with torch.no_grad():
+            ref = model(torch.from_numpy(x), torch.from_numpy(m)).numpy()
+        assert np.abs(logits - ref).max() < 1e-4

@@ -1,0 +1,203 @@
+"""ONNX export: dynamic batch/time, parity with torch, int8 with metadata, decision rule."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+from torch import nn  # noqa: E402
+
+from sign2text.errors import ModelError  # noqa: E402
+from sign2text.export import (  # noqa: E402
+    METADATA_FORMAT,
+    METADATA_KEY,
+    calibrate_reject_threshold,
+    choose_model,
+    export_onnx,
+    parity_markdown,
+    parity_report,
+    quantize_int8,
+    read_metadata,
+)
+from sign2text.features import FeatureConfig, feature_dim  # noqa: E402
+
+pytestmark = pytest.mark.torch
+
+LABELS = ["hello", "thank-you", "coffee", "_none_"]
+
+
+class TinyAttention(nn.Module):
+    """A small model with the Sign2Text interface and a masked attention layer, so a
+    broken dynamic time axis or mask shows up in the parity checks."""
+
+    def __init__(self, in_dim: int, num_classes: int, hidden: int = 32) -> None:
+        super().__init__()
+        self.proj = nn.Linear(in_dim, hidden)
+        self.attn = nn.MultiheadAttention(hidden, 4, batch_first=True)
+        self.head = nn.Linear(hidden, num_classes)
+
+    def embed(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.proj(features))
+        a, _ = self.attn(h, h, h, key_padding_mask=~mask)
+        h = h + a
+        w = mask.unsqueeze(-1).to(h.dtype)
+        return (h * w).sum(1) / w.sum(1).clamp(min=1.0)
+
+    def forward(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(features, mask))
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    torch.manual_seed(0)
+    cfg = FeatureConfig()
+    model = TinyAttention(feature_dim(cfg), len(LABELS)).eval()
+    ckpt = {
+        "model": {"name": "tiny", "args": {"hidden": 32}},
+        "labels": LABELS,
+        "features": cfg.to_dict(),
+        "metrics": {"val_acc": 0.75},
+        "split": {"protocol": "signer", "parts": {"train": [0, 1, 2], "val": [3]}},
+        "versions": {"torch": torch.__version__},
+    }
+    out = tmp_path_factory.mktemp("export")
+    fp32 = export_onnx(model, ckpt, out / "model.fp32.onnx")
+    int8 = quantize_int8(fp32, out / "model.int8.onnx")
+    return {"model": model, "ckpt": ckpt, "fp32": fp32, "int8": int8, "dim": feature_dim(cfg)}
+
+
+def _inputs(batch: int, frames: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, frames, dim)).astype(np.float32)
+    m = np.ones((batch, frames), dtype=bool)
+    m[0, frames // 2 :] = False  # padding in the first sequence
+    return x, m
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("frames", [5, 40])
+def test_dynamic_batch_and_time_match_torch(
+    exported: dict[str, Any], batch: int, frames: int
+) -> None:
+    sess = ort.InferenceSession(str(exported["fp32"]), providers=["CPUExecutionProvider"])
+    x, m = _inputs(batch, frames, exported["dim"], seed=batch * 100 + frames)
+    logits, emb = sess.run(["logits", "embedding"], {"features": x, "mask": m})
+    with torch.no_grad():
+        ref = exported["model"](torch.from_numpy(x), torch.from_numpy(m)).numpy()
+        ref_emb = exported["model"].embed(torch.from_numpy(x), torch.from_numpy(m)).numpy()
+    assert logits.shape == (batch, len(LABELS))
+    assert emb.shape == (batch, 32)
+    assert np.abs(logits - ref).max() < 1e-4
+    assert np.abs(emb - ref_emb).max() < 1e-4
+
+
+def test_graph_declares_symbolic_axes(exported: dict[str, Any]) -> None:
+    proto = onnx.load(str(exported["fp32"]))
+    onnx.checker.check_model(proto)
+    inputs = {i.name: i for i in proto.graph.input}
+    assert set(inputs) == {"features", "mask"}
+    dims = [d for d in inputs["features"].type.tensor_type.shape.dim]
+    assert dims[0].dim_param and dims[1].dim_param  # batch and time are symbolic
+    assert dims[2].dim_value == exported["dim"]
+    assert inputs["mask"].type.tensor_type.elem_type == onnx.TensorProto.BOOL
+    assert [o.name for o in proto.graph.output] == ["logits", "embedding"]
+
+
+def test_metadata_is_embedded_and_survives_int8(exported: dict[str, Any]) -> None:
+    for path in (exported["fp32"], exported["int8"]):
+        props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+        doc = json.loads(props[METADATA_KEY])
+        assert doc["format"] == METADATA_FORMAT
+        assert doc["labels"] == LABELS
+        assert doc["input"] == "landmarks"
+        assert doc["model"] == {"name": "tiny", "args": {"hidden": 32}}
+        assert FeatureConfig.from_dict(doc["features"]) == FeatureConfig()
+        assert doc["card"]["metrics"] == {"val_acc": 0.75}
+        # The split is summarized: id lists become counts.
+        assert doc["card"]["split"] == {"protocol": "signer", "parts": {"train": 3, "val": 1}}
+    assert read_metadata(exported["int8"]) == read_metadata(exported["fp32"])
+
+
+def test_int8_is_quantized_and_close(exported: dict[str, Any]) -> None:
+    proto = onnx.load(str(exported["int8"]))
+    ops = {n.op_type for n in proto.graph.node}
+    assert ops & {"DynamicQuantizeLinear", "MatMulInteger", "DynamicQuantizeMatMul"}
+    rng = np.random.default_rng(1)
+    feats = [rng.standard_normal((32, exported["dim"])).astype(np.float32) for _ in range(40)]
+    masks = [np.ones(32, dtype=bool) for _ in feats]
+    report = parity_report(
+        exported["fp32"], exported["int8"], feats, masks, None, torch_model=exported["model"]
+    )
+    assert report["max_abs_logit_diff"]["torch_vs_fp32"] < 1e-4
+    assert 0 < report["max_abs_logit_diff"]["fp32_vs_int8"] < 0.5
+    assert report["top1_agreement_fp32_int8"] >= 0.8
+    assert report["accuracy"] == {"fp32": None, "int8": None}
+    assert report["decision"] == "fp32"  # accuracy unmeasured: never ship int8 blind
+
+
+def test_parity_report_with_labels(exported: dict[str, Any]) -> None:
+    rng = np.random.default_rng(2)
+    feats = [rng.standard_normal((int(t), exported["dim"])).astype(np.float32) for t in (8, 20, 32)]
+    masks = [np.ones(len(f), dtype=bool) for f in feats]
+    with torch.no_grad():
+        labels = [
+            int(exported["model"](torch.from_numpy(f[None]), torch.from_numpy(m[None])).argmax())
+            for f, m in zip(feats, masks, strict=True)
+        ]
+    report = parity_report(exported["fp32"], exported["int8"], feats, masks, labels)
+    assert report["accuracy"]["fp32"] == 1.0  # variable lengths are padded and masked right
+    assert report["delta_points"] == pytest.approx((report["accuracy"]["int8"] - 1.0) * 100)
+    assert 0.05 <= report["reject_threshold"] <= 0.9
+    md = parity_markdown(report, {"fp32": 1000, "int8": 500})
+    assert "Decision: ship" in md and "accuracy fp32 | 100.00%" in md
+
+
+@pytest.mark.parametrize(
+    ("delta", "decision"),
+    [(0.0, "int8"), (-0.5, "int8"), (-0.51, "fp32"), (1.0, "int8"), (None, "fp32")],
+)
+def test_decision_rule(delta: float | None, decision: str) -> None:
+    assert choose_model({"delta_points": delta}) == decision
+
+
+def test_calibrated_threshold_keeps_most_correct_predictions() -> None:
+    probs = np.array([[0.9, 0.1], [0.6, 0.4], [0.3, 0.7], [0.55, 0.45], [0.2, 0.8]], np.float32)
+    labels = np.array([0, 0, 1, 1, 1])
+    thr = calibrate_reject_threshold(probs, labels, keep=0.75)
+    correct_top = np.array([0.9, 0.6, 0.7, 0.8])
+    assert (correct_top >= thr).mean() >= 0.75
+    assert calibrate_reject_threshold(probs, np.array([1, 1, 0, 1, 0])) == 0.5  # none correct
+
+
+def test_bad_checkpoint_is_a_model_error(tmp_path: Path) -> None:
+    model = TinyAttention(8, 2)
+    with pytest.raises(ModelError):
+        export_onnx(model, {"labels": ["a", "b"]}, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_read_metadata_refuses_foreign_onnx(tmp_path: Path) -> None:
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("Identity", ["x"], ["y"])
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )
+    path = tmp_path / "foreign.onnx"
+    onnx.save(helper.make_model(graph), str(path))
+    with pytest.raises(ModelError, match="not a Sign2Text model"):
+        read_metadata(path)
+    (tmp_path / "junk.onnx").write_bytes(b"not onnx at all")
+    with pytest.raises(ModelError):
+        read_metadata(tmp_path / "junk.onnx")
