@@ -1,0 +1,224 @@
+"""Isolated-sign recognition: video / frames / landmarks -> a word (no torch).
+
+Pipeline: PyAV decode (optionally down-sampled to ``extract_fps``) -> MediaPipe
+Holistic -> :func:`sign2text.features.compute_features` (the same function training
+used) -> ONNX classifier -> softmax.
+
+Unknown signs: a prediction is **rejected** when its top probability is below the
+model's calibrated threshold (``card.reject_threshold`` in the model metadata, 0.5 when
+absent) or when the top class is ``_none_``. A rejected :class:`Recognition` reports
+``label == "_none_"``; ``confidence`` and ``top_k`` still show what the model saw.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sign2text.errors import ModelError, NoSigningError
+from sign2text.features import compute_features
+from sign2text.io.video import VideoLimits, VideoSource, iter_frames
+from sign2text.landmarks import skeleton as sk
+from sign2text.landmarks.holistic import HolisticConfig, HolisticExtractor
+from sign2text.runtime.metadata import NONE_LABEL
+from sign2text.runtime.onnx_model import OnnxClassifier, softmax
+
+# Frames per second fed to Holistic by ``recognize_video``. Holistic is ~95% of the time
+# (a 3 s 30 fps clip: ~2.5 s of Holistic at 15 fps vs ~3.0+ s at 30 fps on 2 busy cores)
+# and the features resample every clip to a fixed length anyway. The accuracy side of
+# this choice is measured per frame rate by ``benchmarks/bench_runtime.py --accuracy``
+# on the in-vocabulary clips; re-check it whenever the bundled model changes.
+DEFAULT_EXTRACT_FPS = 15.0
+
+
+def bundled_model_path() -> Path:
+    """Where the default model ships: ``sign2text/assets/model.onnx`` (package data)."""
+    return Path(str(resources.files("sign2text").joinpath("assets", "model.onnx")))
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """The result of recognizing one clip.
+
+    ``label`` is ``"_none_"`` when ``rejected`` (see the module docs); ``confidence``
+    is the top class probability; ``top_k`` lists (label, probability) best first;
+    ``frames`` counts the landmark frames; ``hands_rate`` is the fraction of frames with
+    a hand; ``timings`` holds decode_ms, landmarks_ms, features_ms, model_ms, total_ms.
+    """
+
+    label: str
+    confidence: float
+    top_k: list[tuple[str, float]]
+    frames: int
+    hands_rate: float
+    timings: dict[str, float] = field(default_factory=dict)
+    rejected: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (top_k as [label, probability] pairs)."""
+        d = asdict(self)
+        d["top_k"] = [[lab, p] for lab, p in self.top_k]
+        return d
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000.0, 3)
+
+
+class Recognizer:
+    """Recognize isolated signs with an exported model (default: the bundled one).
+
+    One Recognizer keeps its ONNX session and one Holistic graph; the graph is reset
+    between clips (video-mode tracking must not carry over). Not thread-safe: use one
+    per thread.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        threads: int = 1,
+        extract_fps: float | None = DEFAULT_EXTRACT_FPS,
+        top_k: int = 5,
+        reject_threshold: float | None = None,
+        holistic: HolisticConfig | None = None,
+    ) -> None:
+        path = Path(model_path) if model_path is not None else bundled_model_path()
+        if model_path is None and not path.is_file():
+            raise ModelError(
+                f"no bundled model at {path}: pass a model file (--model) exported with "
+                "'sign2text export', or install a build that ships sign2text/assets/model.onnx"
+            )
+        self.classifier = OnnxClassifier(path, threads=threads)
+        self.metadata = self.classifier.metadata
+        self.labels = self.metadata.labels
+        self.extract_fps = extract_fps
+        self.top_k = max(1, int(top_k))
+        self.reject_threshold = (
+            float(reject_threshold)
+            if reject_threshold is not None
+            else self.metadata.reject_threshold
+        )
+        self.holistic_config = holistic or HolisticConfig()
+        self._extractor = HolisticExtractor(self.holistic_config)
+
+    def close(self) -> None:
+        """Release the MediaPipe graph."""
+        self._extractor.close()
+
+    def __enter__(self) -> Recognizer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def recognize_landmarks(
+        self,
+        landmarks: NDArray[np.floating[Any]],
+        *,
+        timings: dict[str, float] | None = None,
+    ) -> Recognition:
+        """Recognize one sign from landmarks (T, 543, 3); NaN marks missing parts.
+
+        Raises :class:`~sign2text.errors.NoSigningError` when no frame has a hand.
+        """
+        t0 = time.perf_counter()
+        lm = sk.validate(landmarks)
+        rate = sk.hand_rate(lm)
+        if rate == 0.0:
+            raise NoSigningError(f"no hand found in any of the {len(lm)} frames: nobody signs")
+        feats, mask = compute_features(lm, self.metadata.features)
+        t1 = time.perf_counter()
+        probs = softmax(self.classifier.logits(feats[None], mask[None]))[0]
+        t2 = time.perf_counter()
+        out = dict(timings or {})
+        out["features_ms"] = _ms(t1 - t0)
+        out["model_ms"] = _ms(t2 - t1)
+        out.setdefault("total_ms", 0.0)
+        out["total_ms"] = round(out["total_ms"] + _ms(t2 - t0), 3)
+        for key in ("decode_ms", "landmarks_ms"):
+            out.setdefault(key, 0.0)
+        return self._decide(probs, frames=len(lm), hands_rate=rate, timings=out)
+
+    def _decide(
+        self,
+        probs: NDArray[np.float32],
+        *,
+        frames: int,
+        hands_rate: float,
+        timings: dict[str, float],
+    ) -> Recognition:
+        order = np.argsort(-probs, kind="stable")
+        top = [(self.labels[i], round(float(probs[i]), 6)) for i in order[: self.top_k]]
+        best, conf = top[0]
+        rejected = best == NONE_LABEL or conf < self.reject_threshold
+        return Recognition(
+            label=NONE_LABEL if rejected else best,
+            confidence=conf,
+            top_k=top,
+            frames=frames,
+            hands_rate=round(hands_rate, 4),
+            timings=timings,
+            rejected=rejected,
+        )
+
+    def _landmarks(self, images: Iterable[NDArray[np.uint8]]) -> tuple[NDArray[np.float32], float]:
+        """Holistic over the frames of one clip; returns (landmarks, seconds in Holistic)."""
+        self._extractor.reset()
+        rows: list[NDArray[np.float32]] = []
+        spent = 0.0
+        for image in images:
+            t = time.perf_counter()
+            rows.append(self._extractor.process(image))
+            spent += time.perf_counter() - t
+        if not rows:
+            raise NoSigningError("no frames to recognize")
+        return np.stack(rows), spent
+
+    def recognize_frames(self, frames: Iterable[NDArray[np.uint8]]) -> Recognition:
+        """Recognize one sign from RGB uint8 frames (H, W, 3) of one clip, in order."""
+        t0 = time.perf_counter()
+        lm, spent = self._landmarks(frames)
+        timings = {"decode_ms": 0.0, "landmarks_ms": _ms(spent)}
+        timings["total_ms"] = _ms(time.perf_counter() - t0)
+        return self.recognize_landmarks(lm, timings=timings)
+
+    def recognize_video(
+        self,
+        source: VideoSource,
+        *,
+        fps: float | None = None,
+        limits: VideoLimits | None = None,
+    ) -> Recognition:
+        """Recognize one sign in a video file or its bytes.
+
+        ``fps`` overrides the Recognizer's ``extract_fps`` (frames per second given to
+        Holistic; a slower source keeps all its frames). Media errors are
+        :class:`~sign2text.errors.MediaError`; a clip without hands raises
+        :class:`~sign2text.errors.NoSigningError`.
+        """
+        t0 = time.perf_counter()
+        target = fps if fps is not None else self.extract_fps
+        decode = [0.0]
+
+        def images() -> Iterator[NDArray[np.uint8]]:
+            frames = iter_frames(source, target_fps=target, limits=limits or VideoLimits())
+            while True:
+                t = time.perf_counter()
+                frame = next(frames, None)
+                decode[0] += time.perf_counter() - t
+                if frame is None:
+                    return
+                yield frame.image
+
+        lm, spent = self._landmarks(images())
+        timings = {"decode_ms": _ms(decode[0]), "landmarks_ms": _ms(spent)}
+        timings["total_ms"] = _ms(time.perf_counter() - t0)
+        return self.recognize_landmarks(lm, timings=timings)
