@@ -1,0 +1,1 @@
+"""The ``sign2text`` command line. Only this package prints."""

@@ -1,0 +1,63 @@
+"""``sign2text evaluate MODEL DATASET [--split NAME --split-file F] [--out DIR]``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "evaluate",
+        help="evaluate a checkpoint (.pt) or an ONNX model on a landmark dataset",
+        description=(
+            "Top-1/top-5 accuracy, macro F1, MCC, per-class and per-signer accuracy and a "
+            "confusion matrix, written as report.json, report.md and confusion.png. "
+            "Samples whose label the model does not know are counted, not scored."
+        ),
+    )
+    p.add_argument("model", type=Path, help="a checkpoint (.pt) or an exported model (.onnx)")
+    p.add_argument("dataset", type=Path, help="a landmark dataset (pack .npz, MP_Data, ...)")
+    p.add_argument("--split-file", type=Path, help="a split JSON (sign2text split)")
+    p.add_argument("--split", default="test", help="part of the split file (default: test)")
+    p.add_argument("--out", type=Path, help="report dir (default: <model>.eval/)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from sign2text.train.data import load_samples
+    from sign2text.train.evaluate import evaluate, load_predictor
+
+    samples = load_samples(args.dataset)
+    meta: dict[str, Any] = {"dataset": str(args.dataset)}
+    if args.split_file is not None:
+        from sign2text.data.splits import load_split
+
+        split = load_split(args.split_file, samples)
+        samples = [samples[i] for i in split[args.split]]
+        meta.update(split=f"{split.protocol} ({args.split_file.name})", part=args.split)
+    else:
+        meta["split"] = "whole dataset"
+    predictor = load_predictor(args.model)
+    out = args.out or args.model.with_name(args.model.name + ".eval")
+    report = evaluate(
+        predictor,
+        samples,
+        out_dir=out,
+        batch_size=args.batch_size,
+        meta=meta,
+        progress=lambda it: tqdm(it, desc="evaluate", unit="batch"),
+    )
+    print(
+        f"{report.n_evaluated}/{report.n_samples} samples scored: top-1 {report.top1:.4f}, "
+        f"top-5 {report.top5:.4f}, macro F1 {report.macro_f1:.4f}, MCC {report.mcc:.4f}"
+    )
+    if report.out_of_vocabulary:
+        n = sum(report.out_of_vocabulary.values())
+        print(f"{n} samples outside the model's vocabulary: {report.out_of_vocabulary}")
+    print(f"report: {out / 'report.md'}")
+    return 0

@@ -1,0 +1,88 @@
+"""Entry point of the ``sign2text`` console script.
+
+Each subcommand lives in its own module under :mod:`sign2text.cli` and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` to a callable taking the
+parsed namespace and returning an exit code. Heavy imports happen inside ``func`` so
+that ``sign2text --help`` stays fast.
+
+Errors: a :class:`~sign2text.errors.Sign2TextError` prints one line
+``sign2text: error: <message>`` and exits 2; any other exception prints one line and
+exits 1 (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from sign2text import __version__
+from sign2text.errors import Sign2TextError
+
+# Order here is the order in ``--help``.
+COMMAND_MODULES = (
+    "sign2text.cli.cmd_landmarks",
+    "sign2text.cli.cmd_data",
+    "sign2text.cli.cmd_extract",
+    "sign2text.cli.cmd_split",
+    "sign2text.cli.cmd_train",
+    "sign2text.cli.cmd_evaluate",
+    "sign2text.cli.cmd_cv",
+    "sign2text.cli.cmd_export",
+    "sign2text.cli.cmd_recognize",
+    "sign2text.cli.cmd_live",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sign2text",
+        description="Sign language on video to text.",
+    )
+    parser.add_argument("--version", action="version", version=f"sign2text {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def _setup_logging(debug: bool, quiet: bool) -> None:
+    level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # MediaPipe / TF Lite / absl chatter is not for users.
+    for noisy in ("absl", "matplotlib", "PIL", "h5py"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    _setup_logging(args.debug, args.quiet)
+    try:
+        code: int = args.func(args)
+        return code
+    except Sign2TextError as exc:
+        if args.debug:
+            raise
+        print(f"sign2text: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sign2text: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"sign2text: internal error: {type(exc).__name__}: {msg}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
