@@ -4,7 +4,11 @@ Facts this relies on (``../shared/STACK.md``): ``torch.onnx.export(..., dynamo=T
 keeps the time axis dynamic where the legacy exporter breaks it for attention, and
 it needs an example batch of 2 or the batch axis is fixed to 1.
 ``quantize_dynamic`` rewrites the graph and may drop ``metadata_props``, so they are
-copied over afterwards.
+copied over afterwards. The dynamo exporter feeds each linear layer's weight through a
+``Transpose`` node, and ``quantize_dynamic`` only quantizes ``MatMul`` nodes whose weight
+is an initializer, so the graph is first pre-processed (``quant_pre_process``: ONNX
+Runtime's constant folding turns those transposes into initializers); without it only
+the convolutions and the head were quantized and the file kept its fp32 size.
 """
 
 from __future__ import annotations
@@ -214,13 +218,17 @@ def quantize_int8(fp32_path: str | Path, int8_path: str | Path) -> Path:
     """Dynamic int8 quantization (weights QInt8) of an fp32 export, metadata kept."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.shape_inference import quant_pre_process
 
     src, dst = Path(fp32_path), Path(int8_path)
     meta = read_metadata(src)
     with tempfile.TemporaryDirectory(prefix="sign2text-quant-") as tmp:
+        folded = Path(tmp) / "model.pre.onnx"
         tmp_out = Path(tmp) / "model.int8.onnx"
         try:
-            quantize_dynamic(src, tmp_out, weight_type=QuantType.QInt8)
+            # symbolic shape inference is for transformer fusions we do not use
+            quant_pre_process(src, folded, skip_symbolic_shape=True)
+            quantize_dynamic(folded, tmp_out, weight_type=QuantType.QInt8)
         except Exception as exc:
             raise ModelError(f"{src}: int8 quantization failed ({exc})") from exc
         proto = onnx.load(str(tmp_out))
