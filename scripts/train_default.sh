@@ -2,7 +2,8 @@
 # Reproduce the bundled default model: 5 signer folds (each signer tested once by a
 # model that never saw them), the cross-validation report, then the final model on
 # every signer, exported to ONNX (+ int8 when it keeps accuracy).
-# Usage: scripts/train_default.sh [RUN_ROOT] [PARALLEL_JOBS]   (CPU: ~20 min on 2 cores)
+# Usage: scripts/train_default.sh [RUN_ROOT] [PARALLEL_JOBS]   (CPU: ~25 min on 2 cores)
+# SIGN2TEXT_BUNDLE=path writes the model somewhere other than the package assets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="${1:-runs/default}"
@@ -20,5 +21,6 @@ run() {  # $1 = fold index or "final"
 }
 export -f run; export root threads bin
 printf '%s\n' 0 1 2 3 4 final | xargs -P "$jobs" -I{} bash -c 'run {} > "$root/log-{}.txt" 2>&1'
+bundle="${SIGN2TEXT_BUNDLE:-src/sign2text/assets/model.onnx}"
 "$bin" cv-report "$root"/fold-* --out "$root/cv" --final "$root/final/best.pt" \
-  --bundle src/sign2text/assets/model.onnx
+  --bundle "$bundle"

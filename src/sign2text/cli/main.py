@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from sign2text import __version__
+from sign2text.cli.native_logs import NativeStderrFilter
 from sign2text.errors import Sign2TextError
 
 # Order here is the order in ``--help``.
@@ -84,5 +85,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def entry() -> int:
+    """The ``sign2text`` console script: :func:`main` with MediaPipe's native log lines
+    filtered out of stderr (kept with ``--debug``)."""
+    argv = sys.argv[1:]
+    if "--debug" in argv:
+        return main(argv)
+    with NativeStderrFilter():
+        return main(argv)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(entry())
