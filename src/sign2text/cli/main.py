@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "sign2text.cli.cmd_export",
     "sign2text.cli.cmd_recognize",
     "sign2text.cli.cmd_live",
+    "sign2text.cli.cmd_serve",
 )
 
 

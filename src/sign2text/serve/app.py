@@ -1,0 +1,165 @@
+"""The FastAPI application factory: :func:`create_app`.
+
+Routes:
+
+* ``/v1/*`` (:mod:`sign2text.serve.api`): recognition of clips and landmarks, labels,
+  the model card and file, example clips; ``WebSocket /v1/stream``
+  (:mod:`sign2text.serve.ws`);
+* ``/healthz`` (the process answers), ``/readyz`` (model loaded, pools running);
+* ``/`` the web demo's ``index.html`` and ``/static/*`` its files, from
+  ``settings.static_dir`` (a placeholder page when the demo is not there);
+* ``/docs`` and ``/openapi.json``.
+
+State (model, worker pools) is built in the lifespan and kept on ``app.state``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio.to_thread
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from sign2text import __version__
+from sign2text.serve import api, ws
+from sign2text.serve.errors import error_response, install_error_handlers
+from sign2text.serve.middleware import BodyGuard
+from sign2text.serve.schemas import HealthResponse, ReadyResponse
+from sign2text.serve.service import Service
+from sign2text.serve.settings import ServeSettings
+
+log = logging.getLogger(__name__)
+
+# Room for multipart boundaries and part headers on top of the file itself.
+MULTIPART_OVERHEAD = 64 * 1024
+
+_PLACEHOLDER = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign2Text</title></head>
+<body>
+<h1>Sign2Text</h1>
+<p>The web demo is not built in this installation (no <code>index.html</code> in the
+static folder). The API is running: see <a href="/docs">/docs</a>.</p>
+</body></html>
+"""
+
+DESCRIPTION = """\
+Sign language on video to text. Upload a clip of one sign to **POST /v1/recognize**,
+or send MediaPipe Holistic landmarks to **POST /v1/recognize/landmarks** or, frame by
+frame, over the WebSocket **/v1/stream** (continuous recognition).
+
+Errors are JSON, `{"error": {"code": "...", "message": "..."}}`, with stable codes:
+400 `bad_request`, 401 `unauthorized`, 404 `not_found`, 405 `method_not_allowed`,
+408 `request_timeout`, 413 `payload_too_large` / `media_too_large`, 415
+`unsupported_media`, 422 `empty_upload` / `missing_file` / `undecodable_media` /
+`no_signing` / `invalid_landmarks` / `invalid_request`, 503 `busy` (with `Retry-After`)
+/ `unavailable`, 504 `timeout`.
+
+When the service has an API key, every `/v1` route needs the header `X-API-Key`
+(the WebSocket also takes `?api_key=`); `/healthz`, `/readyz`, `/docs` and the demo
+page stay open.
+
+**WebSocket /v1/stream** (JSON text messages). The server first sends
+`{"type": "ready", ...}`. Send one message per frame, `{"t": <seconds, increasing>,
+"landmarks": [[x, y, z] or null] * 543}` (MediaPipe Holistic order: face 0-467, left
+hand 468-488, pose 489-521, right hand 522-542), and `{"type": "flush"}` at the end.
+The server answers `{"type": "word", "label", "confidence", "start", "end"}` for each
+recognized sign, `{"type": "flushed", "frames", "dropped", "words"}` after a flush, and
+`{"type": "error", "code", "message"}` for a refused message. It closes with 1008
+after 5 refused messages in a row or an oversized message, 1013 when too many streams
+are open, 1000 after a silence of `stream_idle_s`.
+"""
+
+
+class _OptionalStaticFiles(StaticFiles):
+    """Static files whose folder may be missing (the demo is built separately): 404s."""
+
+    async def check_config(self) -> None:
+        if self.directory is not None and Path(self.directory).is_dir():
+            await super().check_config()
+
+
+def create_app(settings: ServeSettings | None = None) -> FastAPI:
+    """Build the app; the model loads when the app starts (lifespan), not here."""
+    settings = settings if settings is not None else ServeSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service = await anyio.to_thread.run_sync(Service, settings)
+        app.state.service = service
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(service.close)
+
+    app = FastAPI(
+        title="Sign2Text",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(
+        BodyGuard,
+        max_body_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD,
+        read_timeout_s=settings.read_timeout_s,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Content-Type", api.API_KEY_HEADER],
+            expose_headers=["Retry-After"],
+            max_age=600,
+        )
+    app.include_router(api.router)
+    app.add_api_websocket_route("/v1/stream", ws.stream_endpoint, name="stream")
+    _add_health(app)
+    _add_web(app, settings.static_dir)
+    return app
+
+
+def _add_health(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["health"], response_model=HealthResponse)
+    async def healthz() -> HealthResponse:
+        """Liveness: the process answers."""
+        return HealthResponse()
+
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        response_model=ReadyResponse,
+        responses={503: {"description": "not ready (starting or stopping)"}},
+    )
+    async def readyz(request: Request) -> ReadyResponse | JSONResponse:
+        """Readiness: the model is loaded and the worker pools run."""
+        service: Service | None = getattr(request.app.state, "service", None)
+        if service is None or not service.ready:
+            return error_response(503, "not_ready", "the model is not loaded or the pools stopped")
+        s = service.settings
+        return ReadyResponse(
+            model=service.model_path.name,
+            labels=len(service.labels),
+            workers=s.workers,
+            queue_size=s.queue_size,
+            in_flight=service.videos.pending,
+            streams=service.streams,
+        )
+
+
+def _add_web(app: FastAPI, static_dir: Path) -> None:
+    app.mount("/static", _OptionalStaticFiles(directory=static_dir, check_dir=False), "static")
+
+    @app.get("/", include_in_schema=False, response_model=None)
+    async def index() -> FileResponse | HTMLResponse:
+        page = static_dir / "index.html"
+        if page.is_file():
+            return FileResponse(page, media_type="text/html", headers={"Cache-Control": "no-cache"})
+        return HTMLResponse(_PLACEHOLDER)

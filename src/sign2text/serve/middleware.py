@@ -1,0 +1,97 @@
+"""ASGI guard on every request body: a size cap and a receive deadline.
+
+* a ``Content-Length`` over the cap is answered 413 at once, before any byte of the
+  body is read (a client declaring 10 GB gets its answer immediately);
+* bodies without a length (chunked) are counted as they stream in, and the request
+  fails with 413 as soon as the count passes the cap;
+* the whole body must arrive within ``read_timeout_s`` of the request start (408),
+  so a client that stops sending cannot hold a worker or a temp file forever.
+
+Errors raised while the app reads are :class:`~sign2text.serve.errors.ApiError`
+(an ``HTTPException``), answered as JSON by the app's handlers. After the body is
+complete, ``receive`` is passed through untouched (disconnect listeners must not
+time out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sign2text.serve.errors import ApiError, error_response
+
+
+def body_too_large(limit: int) -> ApiError:
+    return ApiError(413, "payload_too_large", f"request body is over the limit of {limit} bytes")
+
+
+class BodyGuard:
+    """Cap request bodies at ``max_body_bytes`` and receive them within ``read_timeout_s``."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, read_timeout_s: float) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.read_timeout_s = read_timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                size = -1
+            if size < 0:
+                response = error_response(400, "bad_request", "invalid Content-Length header")
+                await response(scope, receive, send)
+                return
+            if size > self.max_body_bytes:
+                response = error_response(
+                    413,
+                    "payload_too_large",
+                    f"the request declares {size} bytes, over the limit of "
+                    f"{self.max_body_bytes} bytes",
+                    headers={"Connection": "close"},
+                )
+                await response(scope, receive, send)
+                return
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.read_timeout_s
+        received = 0
+        complete = False
+        limit = self.max_body_bytes
+        timeout_s = self.read_timeout_s
+
+        async def guarded_receive() -> Message:
+            nonlocal received, complete
+            if complete:
+                return await receive()
+            remaining = deadline - loop.time()
+            try:
+                if remaining <= 0:
+                    raise TimeoutError
+                async with asyncio.timeout(remaining):
+                    message = await receive()
+            except TimeoutError:
+                raise ApiError(
+                    408,
+                    "request_timeout",
+                    f"the request body did not arrive within {timeout_s:g} s",
+                    headers={"Connection": "close"},
+                ) from None
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise body_too_large(limit)
+                if not message.get("more_body", False):
+                    complete = True
+            else:
+                complete = True  # http.disconnect: nothing more will come
+            return message
+
+        await self.app(scope, guarded_receive, send)
