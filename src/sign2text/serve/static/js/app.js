@@ -1,0 +1,257 @@
+// The web demo's page: tabs, upload mode (POST /v1/recognize), the examples list and
+// live mode (live.js, entirely in the browser).
+
+import { describeError, getBlob, getJSON, recognizeClip } from "./api.js";
+import { LiveMode } from "./live.js";
+
+const $ = (id) => document.getElementById(id);
+
+// --- tabs (WAI-ARIA tabs pattern: arrow keys, Home/End, roving tabindex) ---------------
+
+const tabs = Array.from(document.querySelectorAll('[role="tab"]'));
+let live = null; // the LiveMode, created below
+
+function selectTab(tab, { focus = true } = {}) {
+  // The camera is on only while the live panel is shown.
+  if (tab.id !== "tab-live" && live) live.stop();
+  for (const t of tabs) {
+    const selected = t === tab;
+    t.setAttribute("aria-selected", String(selected));
+    t.tabIndex = selected ? 0 : -1;
+    $(t.getAttribute("aria-controls")).hidden = !selected;
+  }
+  if (focus) tab.focus();
+  const name = tab.id.replace("tab-", "");
+  if (location.hash.slice(1) !== name) history.replaceState(null, "", name === "upload" ? location.pathname : `#${name}`);
+}
+
+for (const tab of tabs) {
+  tab.addEventListener("click", () => selectTab(tab));
+  tab.addEventListener("keydown", (ev) => {
+    const i = tabs.indexOf(tab);
+    const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[ev.key];
+    if (to === undefined) return;
+    ev.preventDefault();
+    selectTab(tabs[(to + tabs.length) % tabs.length]);
+  });
+}
+
+const fromHash = tabs.find((t) => t.id === `tab-${location.hash.slice(1)}`);
+if (fromHash) selectTab(fromHash, { focus: false });
+
+// --- upload mode ---------------------------------------------------------------------
+
+const upload = {
+  file: null,
+  url: null,
+  input: $("file-input"),
+  drop: $("drop-zone"),
+  name: $("file-name"),
+  preview: $("preview"),
+  button: $("recognize"),
+  status: $("upload-status"),
+  error: $("upload-error"),
+  result: $("result"),
+};
+
+function showUploadError(text) {
+  upload.error.textContent = text;
+  upload.error.hidden = !text;
+}
+
+const kb = (bytes) => (bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`);
+
+/** Make `file` the clip to recognize: preview it and enable Recognize. */
+function setFile(file) {
+  showUploadError("");
+  upload.result.hidden = true;
+  if (upload.url) URL.revokeObjectURL(upload.url);
+  upload.file = file;
+  upload.url = URL.createObjectURL(file);
+  upload.preview.src = upload.url;
+  upload.preview.hidden = false;
+  upload.name.textContent = `${file.name} (${kb(file.size)})`;
+  upload.button.disabled = false;
+  upload.status.textContent = "Ready: press Recognize.";
+}
+
+upload.input.addEventListener("change", () => {
+  if (upload.input.files && upload.input.files[0]) setFile(upload.input.files[0]);
+});
+
+for (const type of ["dragenter", "dragover"]) {
+  upload.drop.addEventListener(type, (ev) => {
+    ev.preventDefault();
+    upload.drop.classList.add("dragging");
+  });
+}
+for (const type of ["dragleave", "drop"]) {
+  upload.drop.addEventListener(type, () => upload.drop.classList.remove("dragging"));
+}
+upload.drop.addEventListener("drop", (ev) => {
+  ev.preventDefault();
+  const file = ev.dataTransfer && ev.dataTransfer.files[0];
+  if (file) setFile(file);
+});
+
+const STAGES = [
+  ["decode_ms", "Decoding the video"],
+  ["landmarks_ms", "Landmarks (MediaPipe Holistic)"],
+  ["features_ms", "Features"],
+  ["model_ms", "Model"],
+  ["total_ms", "Total recognition"],
+];
+
+/** How a label reads on the page: the no-sign class gets words. */
+const display = (label) => (label === "_none_" ? "no sign (_none_)" : label);
+
+function showResult(r) {
+  const pct = (p) => `${(p * 100).toFixed(1)}%`;
+  const word = $("result-word");
+  if (r.rejected) {
+    const best = r.top_k[0];
+    word.textContent = best
+      ? `No known sign recognized (top candidate: ${display(best.label)}, ${pct(best.probability)}).`
+      : "No known sign recognized.";
+  } else {
+    word.textContent = `${r.label} (${pct(r.confidence)})`;
+  }
+  const list = $("topk");
+  list.replaceChildren(
+    ...r.top_k.map((c) => {
+      const li = document.createElement("li");
+      const label = document.createElement("span");
+      label.className = "label";
+      label.textContent = display(c.label);
+      label.dataset.label = c.label;
+      const bar = document.createElement("span");
+      bar.className = "bar";
+      bar.setAttribute("aria-hidden", "true");
+      const fill = document.createElement("span");
+      fill.style.width = `${Math.max(0, Math.min(100, c.probability * 100))}%`;
+      bar.append(fill);
+      const value = document.createElement("span");
+      value.className = "pct";
+      value.textContent = pct(c.probability);
+      li.append(label, bar, value);
+      return li;
+    }),
+  );
+  const rows = STAGES.filter(([key]) => r.timings && key in r.timings).map(([key, name]) => [name, r.timings[key]]);
+  if (r.queue_ms !== undefined) rows.push(["Waiting for a worker", r.queue_ms]);
+  if (r.request_ms !== undefined) rows.push(["Whole request (server)", r.request_ms]);
+  rows.push([`Frames seen / with hands`, null, `${r.frames} / ${Math.round(r.hands_rate * 100)}%`]);
+  $("timings").tBodies[0].replaceChildren(
+    ...rows.map(([name, ms, text]) => {
+      const tr = document.createElement("tr");
+      const th = document.createElement("td");
+      th.textContent = name;
+      const td = document.createElement("td");
+      td.textContent = text ?? `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
+      tr.append(th, td);
+      return tr;
+    }),
+  );
+  upload.result.hidden = false;
+}
+
+upload.button.addEventListener("click", async () => {
+  if (!upload.file) return;
+  showUploadError("");
+  upload.button.disabled = true;
+  upload.result.hidden = true;
+  upload.status.textContent = `Recognizing ${upload.file.name}…`;
+  try {
+    const result = await recognizeClip(upload.file, 5);
+    showResult(result);
+    upload.status.textContent = "Done.";
+  } catch (err) {
+    upload.status.textContent = "";
+    showUploadError(`Could not recognize this clip: ${describeError(err)}`);
+  } finally {
+    upload.button.disabled = false;
+  }
+});
+
+// --- examples ------------------------------------------------------------------------
+
+async function loadExample(ex, button) {
+  const status = $("examples-status");
+  button.disabled = true;
+  status.textContent = `Loading ${ex.name}…`;
+  try {
+    const blob = await getBlob(ex.url);
+    setFile(new File([blob], ex.name, { type: blob.type || "video/mp4" }));
+    status.textContent = "";
+    selectTab($("tab-upload"), { focus: false });
+    upload.status.textContent = `Loaded the example ${ex.name}: press Recognize.`;
+    upload.button.focus();
+  } catch (err) {
+    status.textContent = `Could not load ${ex.name}: ${describeError(err)}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function listExamples() {
+  const status = $("examples-status");
+  const list = $("examples");
+  try {
+    const body = await getJSON("/v1/examples");
+    const items = Array.isArray(body) ? body : body.examples || [];
+    if (!items.length) {
+      status.textContent = "This server has no example clips.";
+      return;
+    }
+    list.replaceChildren(
+      ...items.map((ex) => {
+        const word = ex.expected ?? ex.word ?? null;
+        const li = document.createElement("li");
+        const title = document.createElement("div");
+        title.className = "word";
+        title.textContent = word || ex.name;
+        const meta = document.createElement("p");
+        meta.className = "meta";
+        const vocab = ex.in_vocabulary === false ? " · not a word the model knows" : "";
+        meta.textContent = `${ex.name} · ${kb(ex.size)}${vocab}`;
+        const button = document.createElement("button");
+        button.type = "button";
+        button.textContent = "Load into the upload form";
+        button.setAttribute("aria-label", `Load the example ${word || ex.name} (${ex.name}) into the upload form`);
+        button.addEventListener("click", () => loadExample(ex, button));
+        li.append(title, meta, button);
+        return li;
+      }),
+    );
+    status.textContent = `${items.length} clips.`;
+  } catch (err) {
+    status.textContent = `Could not list the examples: ${describeError(err)}`;
+  }
+}
+
+listExamples();
+
+// --- live mode -----------------------------------------------------------------------
+
+live = new LiveMode({
+  start: $("live-start"),
+  stop: $("live-stop"),
+  clear: $("transcript-clear"),
+  mirror: $("live-mirror"),
+  stage: $("stage"),
+  video: $("camera"),
+  canvas: $("overlay"),
+  status: $("live-status"),
+  error: $("live-error"),
+  fps: $("live-fps"),
+  hands: $("live-hands"),
+  segment: $("live-segment"),
+  transcript: $("transcript"),
+});
+
+// Stop the camera when the page goes away or is hidden (another tab, a locked phone).
+window.addEventListener("pagehide", () => live.stop());
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden") live.stop();
+});
+document.body.dataset.ready = "true";

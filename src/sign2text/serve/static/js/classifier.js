@@ -1,0 +1,113 @@
+// The exported ONNX model in the browser: landmarks -> features (features.js) ->
+// onnxruntime-web -> softmax -> a decision. A port of Recognizer.recognize_landmarks
+// and Recognizer._decide (runtime/recognizer.py) plus OnnxClassifier.logits and
+// softmax (runtime/onnx_model.py). No DOM; the onnxruntime-web namespace is passed in.
+
+import { checkConfig, computeFeatures, featureDim, handRate } from "./features.js";
+import { NONE_LABEL, NoSigningError } from "./stream.js";
+
+const DEFAULT_REJECT_THRESHOLD = 0.5;
+
+/**
+ * The reject threshold the server uses (`reject_threshold` of GET /v1/model), else the
+ * model card's, else 0.5 (ModelMetadata.reject_threshold).
+ */
+export function rejectThreshold(model) {
+  for (const value of [model.reject_threshold, model.card?.reject_threshold]) {
+    const thr = Number(value);
+    if (value !== undefined && value !== null && Number.isFinite(thr) && thr >= 0 && thr <= 1) return thr;
+  }
+  return DEFAULT_REJECT_THRESHOLD;
+}
+
+/** Row softmax computed in float64, returned as float32 (onnx_model.softmax). */
+export function softmax(logits) {
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  const e = Array.from(logits, (v) => Math.exp(v - max));
+  const total = e.reduce((a, b) => a + b, 0);
+  return Float32Array.from(e, (v) => v / total);
+}
+
+const round6 = (p) => Math.round(p * 1e6) / 1e6;
+
+export class BrowserClassifier {
+  /**
+   * @param {*} ort the onnxruntime-web module
+   * @param {*} session an ort.InferenceSession of the exported model
+   * @param {*} model the JSON of GET /v1/model (labels, features, reject_threshold, card)
+   * @param {import("./skeleton.js").Skeleton} skel
+   */
+  constructor(ort, session, model, skel, { topK = 5 } = {}) {
+    checkConfig(model.features, skel);
+    const names = session.inputNames;
+    if (!names.includes("features") || !names.includes("mask") || !session.outputNames.includes("logits")) {
+      throw new Error(`model: expected inputs features, mask and output logits; got ${names} -> ${session.outputNames}`);
+    }
+    this.ort = ort;
+    this.session = session;
+    this.labels = model.labels;
+    this.features = model.features;
+    this.skel = skel;
+    this.dim = featureDim(model.features, skel);
+    this.rejectThreshold = rejectThreshold(model);
+    this.topK = Math.max(1, topK | 0);
+  }
+
+  /** Create the session from the model bytes (GET /v1/model.onnx), plain wasm backend. */
+  static async create(ort, modelBytes, model, skel, options = {}) {
+    const session = await ort.InferenceSession.create(new Uint8Array(modelBytes), {
+      executionProviders: ["wasm"],
+      graphOptimizationLevel: "all",
+    });
+    return new BrowserClassifier(ort, session, model, skel, options);
+  }
+
+  /** Logits (C) of one feature sequence (OnnxClassifier.logits with a batch of 1). */
+  async logits(features, mask, frames) {
+    const ort = this.ort;
+    const feeds = {
+      features: new ort.Tensor("float32", features, [1, frames, this.dim]),
+      mask: new ort.Tensor("bool", Uint8Array.from(mask), [1, frames]),
+    };
+    const out = await this.session.run(feeds, ["logits"]);
+    return out.logits.data;
+  }
+
+  /**
+   * Recognize one sign from landmark frames (recognize_landmarks): throws
+   * NoSigningError when no frame has a hand.
+   * @param {Float32Array[]} frames
+   */
+  async recognizeLandmarks(frames) {
+    const t0 = performance.now();
+    if (frames.length === 0) throw new Error("landmarks: no frames");
+    const rate = handRate(frames, this.skel);
+    if (rate === 0) throw new NoSigningError(`no hand found in any of the ${frames.length} frames: nobody signs`);
+    const feats = computeFeatures(frames, this.features, this.skel);
+    const t1 = performance.now();
+    const probs = softmax(await this.logits(feats.features, feats.mask, feats.frames));
+    const t2 = performance.now();
+    const result = this.decide(probs, frames.length, rate);
+    result.timings = { features_ms: t1 - t0, model_ms: t2 - t1, total_ms: t2 - t0 };
+    return result;
+  }
+
+  /** The decision on class probabilities (Recognizer._decide). */
+  decide(probs, frames, hands_rate) {
+    // A stable sort on -p, as np.argsort(-probs, kind="stable").
+    const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b);
+    const top = order.slice(0, this.topK).map((i) => ({ label: this.labels[i], probability: round6(probs[i]) }));
+    const best = top[0];
+    const rejected = best.label === NONE_LABEL || best.probability < this.rejectThreshold;
+    return {
+      label: rejected ? NONE_LABEL : best.label,
+      confidence: best.probability,
+      rejected,
+      top_k: top,
+      probabilities: probs,
+      frames,
+      hands_rate: Math.round(hands_rate * 1e4) / 1e4,
+    };
+  }
+}

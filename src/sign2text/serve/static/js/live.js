@@ -1,0 +1,247 @@
+// Live mode, entirely in the browser: camera frame -> MediaPipe Holistic -> a (543, 3)
+// landmark frame -> StreamRecognizer (stream.js: gate, segments, hysteresis) ->
+// features (features.js) -> onnxruntime-web -> words in the transcript.
+//
+// Like sign2text.runtime.live, frames are never queued: the loop takes the newest camera
+// frame when it is free, so a slow machine drops frames instead of falling behind.
+// Nothing is sent anywhere: after the models are loaded there is no request at all.
+
+import { describeError } from "./api.js";
+import { frameHasHand, resultsToFrame } from "./landmarks.js";
+import { loadClassifier, loadHolistic } from "./runtime.js";
+import { StreamRecognizer } from "./stream.js";
+
+const FPS_WINDOW_S = 2.0;
+
+/** Resolves at the next camera frame (requestVideoFrameCallback, else a short timer). */
+function nextFrame(video) {
+  return new Promise((resolve) => {
+    if (typeof video.requestVideoFrameCallback === "function") {
+      let done = false;
+      const finish = () => {
+        if (!done) {
+          done = true;
+          resolve();
+        }
+      };
+      video.requestVideoFrameCallback(finish);
+      setTimeout(finish, 200); // never wait forever on a paused or hidden video
+    } else {
+      setTimeout(resolve, 1000 / 60);
+    }
+  });
+}
+
+function cameraMessage(err) {
+  switch (err && err.name) {
+    case "NotAllowedError":
+      return "The camera permission was denied. Allow the camera for this page and try again.";
+    case "NotFoundError":
+    case "OverconstrainedError":
+      return "No camera was found on this device.";
+    case "NotReadableError":
+      return "The camera is in use by another application.";
+    default:
+      return describeError(err);
+  }
+}
+
+export class LiveMode {
+  /** @param {Record<string, HTMLElement>} el the page's live-mode elements */
+  constructor(el) {
+    this.el = el;
+    this.running = false;
+    this.runtime = null; // {classifier, skel, model} once loaded
+    this.holistic = null;
+    this.stream = null;
+    this.mediaStream = null;
+    this.processed = 0;
+    this.times = [];
+    this.words = [];
+    el.start.addEventListener("click", () => this.start());
+    el.stop.addEventListener("click", () => this.stop());
+    el.clear.addEventListener("click", () => this.clearTranscript());
+    el.mirror.addEventListener("change", () => el.stage.classList.toggle("mirrored", el.mirror.checked));
+  }
+
+  setStatus(text) {
+    this.el.status.textContent = text;
+  }
+
+  showError(text) {
+    this.el.error.textContent = text;
+    this.el.error.hidden = !text;
+  }
+
+  async load() {
+    if (!this.runtime) {
+      this.setStatus("Loading the model and MediaPipe Holistic (about 50 MB the first time)…");
+      const [runtime, holistic] = await Promise.all([loadClassifier(), loadHolistic()]);
+      this.runtime = runtime;
+      this.holistic = holistic;
+    }
+  }
+
+  async start() {
+    if (this.running) return;
+    const el = this.el;
+    this.showError("");
+    el.start.disabled = true;
+    try {
+      if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+        throw new Error("This browser gives no camera access here: open the page over https or on localhost.");
+      }
+      await this.load();
+      this.setStatus("Starting the camera…");
+      this.mediaStream = await navigator.mediaDevices.getUserMedia({
+        video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: "user" },
+        audio: false,
+      });
+      el.video.srcObject = this.mediaStream;
+      await el.video.play();
+    } catch (err) {
+      this.showError(cameraMessage(err));
+      this.setStatus("");
+      el.start.disabled = false;
+      this.releaseCamera();
+      return;
+    }
+    // A new stream: forget Holistic's tracking and the stream state (Python resets the
+    // graph between clips too).
+    this.holistic.holistic.reset();
+    this.stream = new StreamRecognizer(this.runtime.classifier, this.runtime.skel);
+    this.processed = 0;
+    this.times = [];
+    this.running = true;
+    el.stop.disabled = false;
+    el.stage.dataset.state = "running";
+    this.setStatus("Live: sign one word at a time.");
+    this.loop().catch((err) => {
+      this.showError(describeError(err));
+      this.stop();
+    });
+  }
+
+  async loop() {
+    const { video, canvas } = this.el;
+    const skel = this.runtime.skel;
+    const t0 = performance.now();
+    while (this.running) {
+      await nextFrame(video);
+      if (!this.running) break;
+      if (video.readyState < 2) continue;
+      const t = (performance.now() - t0) / 1000; // capture time, seconds on the stream clock
+      const results = await this.holistic.process(video);
+      if (!this.running) break;
+      const frame = resultsToFrame(results, skel);
+      this.draw(canvas, video, frame);
+      this.tick(frameHasHand(frame, skel));
+      this.addWords(await this.stream.push(frame, t));
+    }
+  }
+
+  tick(hands) {
+    const now = performance.now() / 1000;
+    this.processed += 1;
+    this.times.push(now);
+    while (this.times.length && now - this.times[0] > FPS_WINDOW_S) this.times.shift();
+    const span = this.times.length > 1 ? this.times[this.times.length - 1] - this.times[0] : 0;
+    const fps = span > 0 ? (this.times.length - 1) / span : 0;
+    const out = this.el.fps;
+    out.dataset.fps = fps.toFixed(2);
+    out.dataset.frames = String(this.processed);
+    out.textContent = `${fps.toFixed(1)} frames/s (${this.processed} frames)`;
+    this.el.hands.textContent = hands ? "seen" : "not seen";
+    const seg = this.stream.segments[this.stream.segments.length - 1];
+    if (seg) {
+      const what = seg.label === null ? "no hand" : seg.emitted ? seg.label : `rejected (${seg.label})`;
+      this.el.segment.textContent = `${seg.start_s.toFixed(1)}–${seg.end_s.toFixed(1)} s: ${what}`;
+    }
+  }
+
+  addWords(events) {
+    for (const ev of events) {
+      this.words.push(ev);
+      const span = document.createElement("span");
+      span.className = "word";
+      span.textContent = ev.label;
+      span.title = `${(ev.confidence * 100).toFixed(0)}% at ${ev.start_s.toFixed(1)}–${ev.end_s.toFixed(1)} s`;
+      this.el.transcript.append(span, " ");
+    }
+  }
+
+  clearTranscript() {
+    this.words = [];
+    this.el.transcript.textContent = "";
+  }
+
+  /** Landmarks over the video: hands, pose and lips from the skeleton's limbs. */
+  draw(canvas, video, frame) {
+    const w = video.videoWidth;
+    const h = video.videoHeight;
+    if (!w || !h) return;
+    if (canvas.width !== w || canvas.height !== h) {
+      canvas.width = w;
+      canvas.height = h;
+    }
+    const ctx = canvas.getContext("2d");
+    const skel = this.runtime.skel;
+    const N = skel.nDims;
+    ctx.clearRect(0, 0, w, h);
+    ctx.lineWidth = Math.max(2, w / 320);
+    const colour = (i) =>
+      i >= skel.leftHand.start && i < skel.leftHand.stop
+        ? "#ff5a36"
+        : i >= skel.rightHand.start && i < skel.rightHand.stop
+          ? "#2ad1ff"
+          : i >= skel.pose.start && i < skel.pose.stop
+            ? "#f5f5f5"
+            : "#ffd54a";
+    for (const [a, b] of skel.limbs) {
+      const ax = frame[a * N];
+      const bx = frame[b * N];
+      if (Number.isNaN(ax) || Number.isNaN(bx)) continue;
+      ctx.strokeStyle = colour(a);
+      ctx.beginPath();
+      ctx.moveTo(ax * w, frame[a * N + 1] * h);
+      ctx.lineTo(bx * w, frame[b * N + 1] * h);
+      ctx.stroke();
+    }
+    for (const hand of [skel.leftHand, skel.rightHand]) {
+      ctx.fillStyle = colour(hand.start);
+      for (let i = hand.start; i < hand.stop; i++) {
+        const x = frame[i * N];
+        if (Number.isNaN(x)) continue;
+        ctx.beginPath();
+        ctx.arc(x * w, frame[i * N + 1] * h, ctx.lineWidth * 1.5, 0, 2 * Math.PI);
+        ctx.fill();
+      }
+    }
+  }
+
+  releaseCamera() {
+    if (this.mediaStream) {
+      for (const track of this.mediaStream.getTracks()) track.stop();
+      this.mediaStream = null;
+    }
+    this.el.video.srcObject = null;
+  }
+
+  async stop() {
+    if (!this.running) return;
+    this.running = false;
+    this.releaseCamera();
+    const ctx = this.el.canvas.getContext("2d");
+    ctx.clearRect(0, 0, this.el.canvas.width, this.el.canvas.height);
+    this.el.stage.dataset.state = "stopped";
+    this.el.stop.disabled = true;
+    this.el.start.disabled = false;
+    try {
+      this.addWords(await this.stream.flush()); // a sign still open when stopped
+    } catch (err) {
+      this.showError(describeError(err));
+    }
+    this.setStatus("Stopped.");
+    this.el.start.focus();
+  }
+}
