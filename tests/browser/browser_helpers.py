@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,18 @@ HELLO = "hello__sdb1228__hello.mp4"
 
 
 def skip_reason() -> str | None:
-    """Why the browser tests cannot run here (None when they can)."""
+    """Why the browser tests cannot run here (None when they can).
+
+    CI sets ``SIGN2TEXT_REQUIRE_BROWSER=1``: there a missing piece fails the run
+    instead of skipping the browser tests quietly.
+    """
+    reason = _missing_piece()
+    if reason and os.environ.get("SIGN2TEXT_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"browser tests required but cannot run: {reason}")
+    return reason
+
+
+def _missing_piece() -> str | None:
     if not CHROMIUM.is_file():
         return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
     missing = [f for f in VENDOR_FILES if not (VENDOR / f).is_file()]

@@ -7,6 +7,7 @@ Each test module skips itself when ``/usr/bin/chromium`` or the built vendor fol
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import threading
@@ -72,6 +73,8 @@ def server(videos_dir: Path) -> Iterator[Server]:
 def fake_camera_clip(videos_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The hello clip as a 640x480 30 fps y4m for Chromium's fake camera (~36 MB, in tmp)."""
     if shutil.which("ffmpeg") is None:
+        if os.environ.get("SIGN2TEXT_REQUIRE_BROWSER") == "1":
+            pytest.fail("ffmpeg is required for the fake-camera test")
         pytest.skip("ffmpeg is not installed")
     out = tmp_path_factory.mktemp("camera") / "hello.y4m"
     cmd = ["ffmpeg", "-loglevel", "error", "-y", "-i", str(videos_dir / HELLO)]

@@ -174,7 +174,10 @@ def test_classification_parity(
         )
         diff = float(np.abs(got - want).max())
         worst = max(worst, diff)
-        assert diff < 1e-3, f"{name}: max abs probability diff {diff}"
+        # The bundled model is int8 with dynamic quantization: activations are quantized
+        # at run time, and the wasm and native kernels round a few values differently
+        # (fp32 graphs agree to ~1e-6), hence a tolerance in the low 1e-3.
+        assert diff < 5e-3, f"{name}: max abs probability diff {diff}"
         top2 = np.sort(want)[-2:]
         if top2[1] - top2[0] > 1e-3:  # a clear winner must be the same winner
             assert int(np.argmax(got)) == int(np.argmax(want)), name

@@ -54,10 +54,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _setup_logging(debug: bool, quiet: bool) -> None:
     level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    # MediaPipe / TF Lite / absl chatter is not for users.
-    for noisy in ("absl", "matplotlib", "PIL", "h5py"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Our own INFO messages are progress for users; other libraries' INFO chatter
+    # (onnxruntime's quantizer logs every tensor to the root logger, absl, matplotlib)
+    # is not, so everything else stays at WARNING unless --debug.
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("sign2text").setLevel(level)
+    logging.getLogger("uvicorn").setLevel(level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
