@@ -7,7 +7,7 @@ PIP_FLAGS ?= -q --disable-pip-version-check
 
 WEB_VENDOR := src/sign2text/serve/static/vendor
 
-.PHONY: demo test setup setup-dev web serve lint typecheck unit image-check bench clean
+.PHONY: demo test system-deps setup setup-dev web serve lint typecheck unit image-check bench clean
 
 # Runtime install: no torch (the runtime uses ONNX Runtime only).
 $(VENV)/.installed: pyproject.toml
@@ -48,14 +48,19 @@ lint: setup-dev
 typecheck: setup-dev
 	$(DEV_VENV)/bin/mypy
 
-unit: setup-dev web
+# Chromium, ffmpeg, node (apt-get; only what is missing).
+system-deps:
+	scripts/install_system_deps.sh
+
+unit: system-deps setup-dev web
 	$(DEV_VENV)/bin/pytest -q
 
 # The Docker image's lint, install and start steps, without a Docker engine.
 image-check: setup-dev web
 	docker/check_image_steps.sh $(DEV_VENV)/bin/hadolint
 
-## Quick start 2: set up and run the whole suite (lint, format, types, tests).
+## Quick start 2: set up and run the whole suite (lint, format, types, tests, browser
+## tests, the Docker image's steps).
 test: lint typecheck unit image-check
 
 bench: setup-dev
