@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import platform
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from benchlib import machine
 
 from sign2text.data.sample import Sample
 from sign2text.errors import NoSigningError
@@ -164,7 +164,7 @@ def main() -> int:
     errors = sum(r["substitutions"] + r["deletions"] + r["insertions"] for r in results)
     summary = {
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.node()} {platform.machine()}, {platform.processor() or 'cpu'}",
+        "machine": machine(),
         "command": " ".join(sys.argv),
         "settings": {
             k: getattr(args, k) for k in ("streams", "words", "fps", "pause_min", "pause_max")

@@ -27,7 +27,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -38,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from benchlib import machine
 
 DEFAULT_CLIP = "full__Osushi2022__23771.mp4"  # 3.07 s, 30 fps, 640x480
 
@@ -55,18 +55,6 @@ with HolisticExtractor() as ex:
     dt = time.perf_counter() - t
 print(json.dumps({"frames": len(frames), "seconds": dt}))
 """
-
-
-def _machine() -> str:
-    cpu = platform.processor() or "cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} logical CPUs"
 
 
 def holistic_fps(clip: Path, cores: int) -> float:
@@ -235,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         f"## Runtime benchmark, {date}",
         "",
-        f"- machine: {_machine()}",
+        f"- machine: {machine()}",
         f"- command: `{command}`",
         f"- model: `{model.name}` ({model.stat().st_size / 1024:.0f} KiB); clip: `{clip.name}`",
         "",

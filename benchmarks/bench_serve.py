@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import signal
 import socket
 import statistics
@@ -37,20 +36,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from benchlib import machine
 
 DEFAULT_CLIP = "fine__Osushi2022__21869.mp4"  # 3.4 s, 320x240, 25 fps; the model gets it right
-
-
-def _machine() -> str:
-    cpu = platform.processor() or "cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} logical CPUs"
 
 
 def _free_port() -> int:
@@ -265,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     answered = summary["ok_correct"] + summary["ok_other_word"]
     data: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": _machine(),
+        "machine": machine(),
         "command": "python benchmarks/bench_serve.py " + " ".join(argv or sys.argv[1:]),
         "workers": args.workers,
         "queue_size": args.queue_size,
