@@ -83,9 +83,14 @@ def fake_camera_clip(videos_dir: Path, tmp_path_factory: pytest.TempPathFactory)
     return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(fake_camera_clip: Path) -> Iterator[Any]:
-    """Debian Chromium with a fake camera that loops the hello clip."""
+    """Debian Chromium with a fake camera that loops the hello clip.
+
+    Module scope, not session: Playwright's sync API runs an asyncio loop in the main
+    thread while it is open, and later tests that call ``asyncio.run`` (tests/serve)
+    fail with "cannot be called from a running event loop" if it outlives this folder.
+    """
     from playwright.sync_api import sync_playwright
 
     args = [
