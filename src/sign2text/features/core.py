@@ -194,6 +194,15 @@ def compute_features(
     ``T' = cfg.frames`` when set, else the (trimmed) length. Missing values are 0 and
     frames with no hand have ``mask == False``.
     """
+    # Garbage input (inf, +-3e38) must give finite features without RuntimeWarnings:
+    # the arithmetic below may overflow to inf/NaN, which nan_to_num and clip then fix.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _compute_features(landmarks, cfg)
+
+
+def _compute_features(
+    landmarks: NDArray[Any], cfg: FeatureConfig
+) -> tuple[NDArray[Any], NDArray[Any]]:
     lm = sk.validate(landmarks)[..., : cfg.dims].astype(np.float32)
     if cfg.trim:
         lm = trim_rest(lm)

@@ -29,7 +29,7 @@ from fastapi.staticfiles import StaticFiles
 from sign2text import __version__
 from sign2text.serve import api, ws
 from sign2text.serve.errors import error_response, install_error_handlers
-from sign2text.serve.middleware import BodyGuard
+from sign2text.serve.middleware import BodyGuard, WebSecurityHeaders
 from sign2text.serve.schemas import HealthResponse, ReadyResponse
 from sign2text.serve.service import Service
 from sign2text.serve.settings import ServeSettings
@@ -119,6 +119,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
             expose_headers=["Retry-After"],
             max_age=600,
         )
+    app.add_middleware(WebSecurityHeaders)  # CSP on the demo page and /static/*
     app.include_router(api.router)
     app.add_api_websocket_route("/v1/stream", ws.stream_endpoint, name="stream")
     _add_health(app)

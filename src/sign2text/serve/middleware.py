@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sign2text.serve.errors import ApiError, error_response
@@ -95,3 +95,48 @@ class BodyGuard:
             return message
 
         await self.app(scope, guarded_receive, send)
+
+
+# The web demo's policy: everything from the app's own origin. WebAssembly (MediaPipe
+# Holistic, onnxruntime-web) needs 'wasm-unsafe-eval' (not 'unsafe-eval'); the upload
+# preview plays a blob: URL; workers may start from blob: URLs; the camera
+# (getUserMedia) needs no source. /docs (Swagger UI from a CDN) is left alone.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "worker-src 'self' blob:",
+        "connect-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob:",
+        "style-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+
+
+class WebSecurityHeaders:
+    """Add a Content-Security-Policy (and ``nosniff``) to the demo page and its files."""
+
+    def __init__(self, app: ASGIApp, *, prefixes: tuple[str, ...] = ("/static/",)) -> None:
+        self.app = app
+        self.prefixes = prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not (path == "/" or path.startswith(self.prefixes)):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
