@@ -14,6 +14,7 @@ torch = pytest.importorskip("torch")
 from sign2text.cli.main import main  # noqa: E402
 from sign2text.data.pack import read_pack, write_pack  # noqa: E402
 from sign2text.data.sample import Sample  # noqa: E402
+from sign2text.data.splits import load_split  # noqa: E402
 from sign2text.errors import ConfigError  # noqa: E402
 from sign2text.models import load_checkpoint  # noqa: E402
 from sign2text.train.config import TrainConfig, load_config  # noqa: E402
@@ -73,6 +74,11 @@ def test_loss_falls_and_checkpoint_reproduces_val_accuracy(
     split = json.loads((tmp_path / "run" / "split.json").read_text())
     by_id = {s.source_id: s for s in samples}
     val = [by_id[i] for i in split["parts"]["val"]]
+    # The run's split file is a split file `sign2text evaluate --split-file` reads.
+    position = {s.source_id: i for i, s in enumerate(samples)}
+    assert load_split(tmp_path / "run" / "split.json", samples).parts["val"] == sorted(
+        position[s.source_id] for s in val
+    )
     x, m = pad_batch(compute_all(val, cfg.features))
     with torch.no_grad():
         pred = model(torch.from_numpy(x), torch.from_numpy(m)).argmax(1).numpy()

@@ -201,8 +201,12 @@ def load_split(path: str | Path, samples: Sequence[Sample]) -> Split:
         data = json.loads(p.read_text())
     except (OSError, ValueError) as exc:
         raise DatasetError(f"{p}: not a readable split file ({exc})") from None
-    if not isinstance(data, dict) or data.get("format") != SPLIT_FORMAT:
+    # Training runs written before runs carried the format tag have the same layout.
+    legacy_run = isinstance(data, dict) and "format" not in data and "protocol" in data
+    if not isinstance(data, dict) or (data.get("format") != SPLIT_FORMAT and not legacy_run):
         raise DatasetError(f"{p}: not a {SPLIT_FORMAT} file")
+    if not isinstance(data.get("parts"), dict):
+        raise DatasetError(f"{p}: split file has no parts")
     index: dict[str, int] = {}
     for i, s in enumerate(samples):
         if s.source_id in index:
