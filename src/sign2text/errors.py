@@ -44,6 +44,18 @@ class NoSigningError(InputError):
     code = "no_signing"
 
 
+class VocabularyError(InputError):
+    """A user vocabulary file or a word to teach is unusable (malformed, clashing)."""
+
+    code = "bad_vocabulary"
+
+
+class VocabularyModelError(VocabularyError):
+    """A user vocabulary was made for another model (its embeddings do not apply)."""
+
+    code = "vocabulary_model_mismatch"
+
+
 class DatasetError(InputError):
     """A dataset is malformed, has an unknown layout, or a file in it is unusable."""
 

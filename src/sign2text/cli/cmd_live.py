@@ -21,18 +21,24 @@ def register(sub: Any) -> None:
     src.add_argument("--camera", type=int, default=None, help="camera index (default 0)")
     src.add_argument("--video", type=Path, help="replay a video file at its own frame rate")
     p.add_argument("--model", type=Path, help="an exported .onnx model (default: bundled)")
+    p.add_argument(
+        "--vocab",
+        type=Path,
+        help="user vocabulary (sign2text vocab; default: the user file when it exists)",
+    )
     p.add_argument("--no-window", action="store_true", help="never open a window")
     p.add_argument("--seconds", type=float, help="stop after this many seconds")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from sign2text.cli.cmd_vocab import open_vocabulary
     from sign2text.errors import InputError
     from sign2text.io.camera import CameraSource, FrameSource, VideoFileSource
     from sign2text.runtime import Recognizer, WordEvent
     from sign2text.runtime.live import run_live
 
-    recognizer = Recognizer(args.model)
+    recognizer = Recognizer(args.model, vocabulary=open_vocabulary(args.vocab, args.model))
     source: FrameSource
     if args.video is not None:
         source = VideoFileSource(args.video, realtime=True)

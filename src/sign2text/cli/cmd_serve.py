@@ -20,6 +20,7 @@ _FLAGS = {
     "cors_origin": "cors_origins",
     "examples_dir": "examples_dir",
     "static_dir": "static_dir",
+    "vocab": "vocab",
 }
 
 
@@ -50,6 +51,11 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--examples-dir", type=Path, help="clips listed at /v1/examples")
     p.add_argument("--static-dir", type=Path, help="the web demo folder served at / and /static")
+    p.add_argument(
+        "--vocab",
+        type=Path,
+        help="user vocabulary (sign2text vocab; default: the user file when it exists)",
+    )
     p.add_argument("--no-access-log", action="store_true", help="do not log every request")
     p.set_defaults(func=run)
 
@@ -62,6 +68,11 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     from sign2text.serve.settings import MIB, ServeSettings
 
     overrides: dict[str, Any] = {}
+    if getattr(args, "vocab", None) is None and "vocab" in vars(args):
+        from sign2text.runtime.vocab import default_vocab_path
+
+        if default_vocab_path().is_file():
+            args.vocab = default_vocab_path()
     for flag, field in _FLAGS.items():
         value = getattr(args, flag, None)
         if value is None:

@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "sign2text.cli.cmd_recognize",
     "sign2text.cli.cmd_live",
     "sign2text.cli.cmd_serve",
+    "sign2text.cli.cmd_vocab",
 )
 
 

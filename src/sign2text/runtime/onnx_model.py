@@ -64,12 +64,12 @@ class OnnxClassifier:
     ) -> dict[str, NDArray[Any]]:
         x = np.asarray(features, dtype=np.float32)
         m = np.asarray(mask, dtype=bool)
-        if x.ndim == 2:
+        rank = 5 if self.metadata.input == "rgb" else 3  # clips (B, T, 3, H, W)
+        if x.ndim == rank - 1:
             x, m = x[None], m[None]
-        if x.ndim != 3 or m.shape != x.shape[:2]:
-            raise InputError(
-                f"features (B, T, F) and mask (B, T) expected, got {x.shape}, {m.shape}"
-            )
+        if x.ndim != rank or m.shape != x.shape[:2]:
+            what = "clips (B, T, 3, H, W)" if rank == 5 else "features (B, T, F)"
+            raise InputError(f"{what} and mask (B, T) expected, got {x.shape}, {m.shape}")
         return {"features": np.ascontiguousarray(x), "mask": np.ascontiguousarray(m)}
 
     def logits(self, features: NDArray[np.float32], mask: NDArray[np.bool_]) -> NDArray[np.float32]:
@@ -89,3 +89,12 @@ class OnnxClassifier:
             raise ModelError(f"{self.path}: model has no embedding output")
         out = self.session.run(["embedding"], self._feed(features, mask))[0]
         return np.asarray(out, dtype=np.float32)
+
+    def logits_and_embedding(
+        self, features: NDArray[np.float32], mask: NDArray[np.bool_]
+    ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """Logits (B, C) and embeddings (B, E) from one run of the model."""
+        if not self._has_embedding:
+            raise ModelError(f"{self.path}: model has no embedding output")
+        lo, em = self.session.run(["logits", "embedding"], self._feed(features, mask))
+        return np.asarray(lo, dtype=np.float32), np.asarray(em, dtype=np.float32)

@@ -108,6 +108,13 @@ class Service:
         self.settings = settings
         self.model_path = settings.model if settings.model is not None else bundled_model_path()
         started = time.perf_counter()
+        self.user_vocabulary = None
+        if settings.vocab is not None:
+            from sign2text.runtime.vocab import UserVocabulary
+
+            self.user_vocabulary = UserVocabulary.load(
+                settings.vocab, model_sha256=_sha256(self.model_path)
+            )
         make = self._make_recognizer
         first = make()  # fails here, once, with a ModelError on a bad model
         self.metadata: ModelMetadata = first.metadata
@@ -142,7 +149,11 @@ class Service:
     def _make_recognizer(self) -> Recognizer:
         s = self.settings
         return Recognizer(
-            self.model_path, threads=s.threads, extract_fps=s.extract_fps, top_k=MAX_TOP_K
+            self.model_path,
+            threads=s.threads,
+            extract_fps=s.extract_fps,
+            top_k=MAX_TOP_K,
+            vocabulary=self.user_vocabulary,
         )
 
     @property

@@ -51,6 +51,9 @@ class ServeSettings(BaseSettings):
     api_key: SecretStr | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     examples_dir: Path | None = Field(default_factory=default_examples_dir)
+    vocab: Path | None = Field(
+        default=None, description="user vocabulary file (sign2text vocab); None: none"
+    )
     static_dir: Path = Field(default_factory=default_static_dir)
     tmp_dir: Path | None = Field(
         default=None, description="where uploads are spooled (default: TMPDIR)"

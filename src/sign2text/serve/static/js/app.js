@@ -1,8 +1,9 @@
-// The web demo's page: tabs, upload mode (POST /v1/recognize), the examples list and
-// live mode (live.js, entirely in the browser).
+// The web demo's page: tabs, upload mode (POST /v1/recognize), the examples list,
+// live mode (live.js) and teach mode (teach.js), both entirely in the browser.
 
 import { describeError, getBlob, getJSON, recognizeClip } from "./api.js";
 import { LiveMode } from "./live.js";
+import { TeachMode } from "./teach.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -10,10 +11,12 @@ const $ = (id) => document.getElementById(id);
 
 const tabs = Array.from(document.querySelectorAll('[role="tab"]'));
 let live = null; // the LiveMode, created below
+let teach = null; // the TeachMode, created below
 
 function selectTab(tab, { focus = true } = {}) {
   // The camera is on only while the live panel is shown.
   if (tab.id !== "tab-live" && live) live.stop();
+  if (tab.id !== "tab-teach" && teach) teach.cancel();
   for (const t of tabs) {
     const selected = t === tab;
     t.setAttribute("aria-selected", String(selected));
@@ -21,6 +24,7 @@ function selectTab(tab, { focus = true } = {}) {
     $(t.getAttribute("aria-controls")).hidden = !selected;
   }
   if (focus) tab.focus();
+  if (tab.id === "tab-teach" && teach) teach.show();
   const name = tab.id.replace("tab-", "");
   if (location.hash.slice(1) !== name) history.replaceState(null, "", name === "upload" ? location.pathname : `#${name}`);
 }
@@ -249,9 +253,45 @@ live = new LiveMode({
   transcript: $("transcript"),
 });
 
+// --- teach mode ----------------------------------------------------------------------
+
+teach = new TeachMode(
+  {
+    form: $("teach-form"),
+    word: $("teach-word"),
+    count: $("teach-count"),
+    start: $("teach-start"),
+    cancel: $("teach-cancel"),
+    status: $("teach-status"),
+    error: $("teach-error"),
+    stage: $("teach-stage"),
+    video: $("teach-camera"),
+    canvas: $("teach-overlay"),
+    progress: $("teach-progress"),
+    examples: $("teach-examples"),
+    added: $("teach-added"),
+    summary: $("vocab-summary"),
+    words: $("vocab-words"),
+    exportButton: $("vocab-export"),
+    importInput: $("vocab-import"),
+    vocabStatus: $("vocab-status"),
+    vocabError: $("vocab-error"),
+  },
+  live,
+);
+// Live mode uses the words stored on this device (a failure only leaves them out).
+live.beforeStart = () => teach.loadVocabulary().catch(() => null);
+if (location.hash === "#teach") teach.show();
+
 // Stop the camera when the page goes away or is hidden (another tab, a locked phone).
-window.addEventListener("pagehide", () => live.stop());
+window.addEventListener("pagehide", () => {
+  live.stop();
+  teach.cancel();
+});
 document.addEventListener("visibilitychange", () => {
-  if (document.visibilityState === "hidden") live.stop();
+  if (document.visibilityState === "hidden") {
+    live.stop();
+    teach.cancel();
+  }
 });
 document.body.dataset.ready = "true";

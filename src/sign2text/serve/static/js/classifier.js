@@ -2,6 +2,8 @@
 // onnxruntime-web -> softmax -> a decision. A port of Recognizer.recognize_landmarks
 // and Recognizer._decide (runtime/recognizer.py) plus OnnxClassifier.logits and
 // softmax (runtime/onnx_model.py). No DOM; the onnxruntime-web namespace is passed in.
+// Also returns the model's `embedding` output (personal vocabulary, vocab.js) and keeps
+// the SHA-256 of the model file, the identity a vocabulary is tied to.
 
 import { checkConfig, computeFeatures, featureDim, handRate } from "./features.js";
 import { NONE_LABEL, NoSigningError } from "./stream.js";
@@ -31,6 +33,15 @@ export function softmax(logits) {
 
 const round6 = (p) => Math.round(p * 1e6) / 1e6;
 
+/** Lower-case hex SHA-256 of some bytes (sign2text.io.atomic.sha256_file), or null
+ * where the page has no Web Crypto (not a secure context: plain http, not localhost). */
+export async function sha256Hex(bytes) {
+  const subtle = globalThis.crypto && globalThis.crypto.subtle;
+  if (!subtle) return null;
+  const digest = new Uint8Array(await subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 export class BrowserClassifier {
   /**
    * @param {*} ort the onnxruntime-web module
@@ -38,7 +49,7 @@ export class BrowserClassifier {
    * @param {*} model the JSON of GET /v1/model (labels, features, reject_threshold, card)
    * @param {import("./skeleton.js").Skeleton} skel
    */
-  constructor(ort, session, model, skel, { topK = 5 } = {}) {
+  constructor(ort, session, model, skel, { topK = 5, modelSha256 = null } = {}) {
     checkConfig(model.features, skel);
     const names = session.inputNames;
     if (!names.includes("features") || !names.includes("mask") || !session.outputNames.includes("logits")) {
@@ -52,26 +63,41 @@ export class BrowserClassifier {
     this.dim = featureDim(model.features, skel);
     this.rejectThreshold = rejectThreshold(model);
     this.topK = Math.max(1, topK | 0);
+    /** The model has an `embedding` output (a personal vocabulary can be used). */
+    this.hasEmbedding = session.outputNames.includes("embedding");
+    /** SHA-256 of the model file (hex), null when unknown. */
+    this.modelSha256 = modelSha256;
   }
 
-  /** Create the session from the model bytes (GET /v1/model.onnx), plain wasm backend. */
+  /**
+   * Create the session from the model bytes (GET /v1/model.onnx), plain wasm backend,
+   * and hash the bytes (SHA-256) so that a vocabulary can be checked against the model.
+   */
   static async create(ort, modelBytes, model, skel, options = {}) {
-    const session = await ort.InferenceSession.create(new Uint8Array(modelBytes), {
-      executionProviders: ["wasm"],
-      graphOptimizationLevel: "all",
-    });
-    return new BrowserClassifier(ort, session, model, skel, options);
+    const bytes = new Uint8Array(modelBytes);
+    // digest() copies the bytes when called, before the session sees them.
+    const [modelSha256, session] = await Promise.all([
+      sha256Hex(bytes),
+      ort.InferenceSession.create(bytes.slice(), { executionProviders: ["wasm"], graphOptimizationLevel: "all" }),
+    ]);
+    return new BrowserClassifier(ort, session, model, skel, { modelSha256, ...options });
   }
 
-  /** Logits (C) of one feature sequence (OnnxClassifier.logits with a batch of 1). */
-  async logits(features, mask, frames) {
+  /** Logits (C) and embedding (E, or null) of one feature sequence (batch of 1). */
+  async run(features, mask, frames) {
     const ort = this.ort;
     const feeds = {
       features: new ort.Tensor("float32", features, [1, frames, this.dim]),
       mask: new ort.Tensor("bool", Uint8Array.from(mask), [1, frames]),
     };
-    const out = await this.session.run(feeds, ["logits"]);
-    return out.logits.data;
+    const names = this.hasEmbedding ? ["logits", "embedding"] : ["logits"];
+    const out = await this.session.run(feeds, names);
+    return { logits: out.logits.data, embedding: this.hasEmbedding ? out.embedding.data : null };
+  }
+
+  /** Logits (C) of one feature sequence (OnnxClassifier.logits with a batch of 1). */
+  async logits(features, mask, frames) {
+    return (await this.run(features, mask, frames)).logits;
   }
 
   /**
@@ -86,9 +112,11 @@ export class BrowserClassifier {
     if (rate === 0) throw new NoSigningError(`no hand found in any of the ${frames.length} frames: nobody signs`);
     const feats = computeFeatures(frames, this.features, this.skel);
     const t1 = performance.now();
-    const probs = softmax(await this.logits(feats.features, feats.mask, feats.frames));
+    const out = await this.run(feats.features, feats.mask, feats.frames);
+    const probs = softmax(out.logits);
     const t2 = performance.now();
     const result = this.decide(probs, frames.length, rate);
+    result.embedding = out.embedding; // Float32Array (E) or null: vocab.applyVocabulary
     result.timings = { features_ms: t1 - t0, model_ms: t2 - t1, total_ms: t2 - t0 };
     return result;
   }

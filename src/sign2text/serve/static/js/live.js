@@ -5,16 +5,19 @@
 // Like sign2text.runtime.live, frames are never queued: the loop takes the newest camera
 // frame when it is free, so a slow machine drops frames instead of falling behind.
 // Nothing is sent anywhere: after the models are loaded there is no request at all.
+// The personal vocabulary (vocab.js, taught in teach.js) is applied to each segment's
+// result: a user word can win over the built-in answer (applyVocabulary).
 
 import { describeError } from "./api.js";
 import { frameHasHand, resultsToFrame } from "./landmarks.js";
 import { loadClassifier, loadHolistic } from "./runtime.js";
 import { StreamRecognizer } from "./stream.js";
+import { applyVocabulary } from "./vocab.js";
 
 const FPS_WINDOW_S = 2.0;
 
 /** Resolves at the next camera frame (requestVideoFrameCallback, else a short timer). */
-function nextFrame(video) {
+export function nextFrame(video) {
   return new Promise((resolve) => {
     if (typeof video.requestVideoFrameCallback === "function") {
       let done = false;
@@ -32,7 +35,7 @@ function nextFrame(video) {
   });
 }
 
-function cameraMessage(err) {
+export function cameraMessage(err) {
   switch (err && err.name) {
     case "NotAllowedError":
       return "The camera permission was denied. Allow the camera for this page and try again.";
@@ -53,6 +56,13 @@ export class LiveMode {
     this.running = false;
     this.runtime = null; // {classifier, skel, model} once loaded
     this.holistic = null;
+    this.modelPromise = null;
+    this.holisticPromise = null;
+    /** The personal vocabulary (vocab.js UserVocabulary of this model) or null; read
+     * at every segment, so words taught while the page is open apply at once. */
+    this.vocabulary = null;
+    /** Called (awaited) once the models are loaded, before the camera starts. */
+    this.beforeStart = null;
     this.stream = null;
     this.mediaStream = null;
     this.processed = 0;
@@ -73,13 +83,45 @@ export class LiveMode {
     this.el.error.hidden = !text;
   }
 
-  async load() {
-    if (!this.runtime) {
-      this.setStatus("Loading the model and MediaPipe Holistic (about 50 MB the first time)…");
-      const [runtime, holistic] = await Promise.all([loadClassifier(), loadHolistic()]);
-      this.runtime = runtime;
+  /** The model, the skeleton and the classifier (loaded once; shared with teach mode). */
+  async loadModel() {
+    if (!this.modelPromise) {
+      this.modelPromise = loadClassifier().catch((err) => {
+        this.modelPromise = null;
+        throw err;
+      });
+    }
+    this.runtime = await this.modelPromise;
+    return this.runtime;
+  }
+
+  /** The model and MediaPipe Holistic (loaded once; shared with teach mode). */
+  async load(setStatus = (text) => this.setStatus(text)) {
+    if (!this.runtime || !this.holistic) {
+      setStatus("Loading the model and MediaPipe Holistic (about 50 MB the first time)…");
+      if (!this.holisticPromise) {
+        this.holisticPromise = loadHolistic().catch((err) => {
+          this.holisticPromise = null;
+          throw err;
+        });
+      }
+      const [, holistic] = await Promise.all([this.loadModel(), this.holisticPromise]);
       this.holistic = holistic;
     }
+    return { runtime: this.runtime, holistic: this.holistic };
+  }
+
+  /** The classifier with the personal vocabulary applied to each result. */
+  vocabularyClassifier() {
+    const classifier = this.runtime.classifier;
+    return {
+      recognizeLandmarks: async (frames) => {
+        const result = await classifier.recognizeLandmarks(frames);
+        const vocab = this.vocabulary;
+        if (!vocab || vocab.modelSha256 !== classifier.modelSha256) return result;
+        return applyVocabulary(vocab, result, result.embedding);
+      },
+    };
   }
 
   async start() {
@@ -92,6 +134,7 @@ export class LiveMode {
         throw new Error("This browser gives no camera access here: open the page over https or on localhost.");
       }
       await this.load();
+      if (this.beforeStart) await this.beforeStart(); // e.g. read the stored vocabulary
       this.setStatus("Starting the camera…");
       this.mediaStream = await navigator.mediaDevices.getUserMedia({
         video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: "user" },
@@ -109,7 +152,7 @@ export class LiveMode {
     // A new stream: forget Holistic's tracking and the stream state (Python resets the
     // graph between clips too).
     this.holistic.holistic.reset();
-    this.stream = new StreamRecognizer(this.runtime.classifier, this.runtime.skel);
+    this.stream = new StreamRecognizer(this.vocabularyClassifier(), this.runtime.skel);
     this.processed = 0;
     this.times = [];
     this.running = true;
@@ -165,7 +208,13 @@ export class LiveMode {
       const span = document.createElement("span");
       span.className = "word";
       span.textContent = ev.label;
-      span.title = `${(ev.confidence * 100).toFixed(0)}% at ${ev.start_s.toFixed(1)}–${ev.end_s.toFixed(1)} s`;
+      const mine = Boolean(this.vocabulary && this.vocabulary.words.has(ev.label));
+      if (mine) {
+        span.classList.add("user-word");
+        span.dataset.user = "true";
+      }
+      const how = mine ? `your word, similarity ${ev.confidence.toFixed(2)}` : `${(ev.confidence * 100).toFixed(0)}%`;
+      span.title = `${how} at ${ev.start_s.toFixed(1)}–${ev.end_s.toFixed(1)} s`;
       this.el.transcript.append(span, " ");
     }
   }

@@ -1,0 +1,357 @@
+"""Personal vocabulary: teach the recognizer new words from a few examples (no torch).
+
+The exported model outputs an ``embedding`` (B, 128) next to its ``logits``. A user
+word is the list of the L2-normalized embeddings of its examples; its **prototype** is
+the normalized mean of those. A new sign's nearest prototype (cosine similarity ``s``)
+competes with the built-in classifier (top label, top probability ``p``):
+
+    the user word wins  <=>  s >= SIMILARITY_THRESHOLD  and
+                             (the built-in answer is rejected or s > p)
+
+The rule and its threshold were chosen by measurement (``benchmarks/bench_vocab.py``,
+``docs/personal_vocabulary.md``): 10 Bhutanese words with 5 examples each are
+recognized at ~91% top-1 while the built-in words lose < 0.5 point. The browser
+(``static/js/vocab.js``) implements the same arithmetic and the same file format.
+
+File format (JSON, ``format`` :data:`VOCAB_FORMAT`)::
+
+    {"format": "sign2text-vocab/1",
+     "model": {"sha256": "<sha256 of the .onnx file>", "labels": [...]},
+     "embedding_dim": 128,
+     "words": {"sun": {"examples": [[128 floats], ...]}, ...}}
+
+A vocabulary made for another model file is refused with
+:class:`~sign2text.errors.VocabularyModelError` (embeddings of two models differ).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sign2text.errors import NoSigningError, VocabularyError, VocabularyModelError
+from sign2text.features import compute_features
+from sign2text.io.atomic import atomic_write_text, sha256_file
+from sign2text.landmarks import skeleton as sk
+from sign2text.runtime.metadata import NONE_LABEL
+from sign2text.runtime.onnx_model import OnnxClassifier
+
+log = logging.getLogger(__name__)
+
+VOCAB_FORMAT = "sign2text-vocab/1"
+VOCAB_ENV = "SIGN2TEXT_VOCAB"
+# Cosine similarity a sign needs to its nearest user word (measured, see module docs).
+SIMILARITY_THRESHOLD = 0.55
+MAX_EXAMPLES = 50
+MAX_WORDS = 500
+_WORD_RE = re.compile(r"^[^\s\x00-\x1f][^\x00-\x1f]{0,62}$")
+_DECIMALS = 6
+
+
+def default_vocab_path() -> Path:
+    """``$SIGN2TEXT_VOCAB``, else ``$XDG_DATA_HOME/sign2text/vocabulary.json``
+    (``~/.local/share/sign2text/vocabulary.json``)."""
+    env = os.environ.get(VOCAB_ENV)
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "sign2text" / "vocabulary.json"
+
+
+def model_identity(path: str | Path) -> str:
+    """The identity a vocabulary is tied to: the SHA-256 of the model file."""
+    return sha256_file(path)
+
+
+def normalize(x: NDArray[Any]) -> NDArray[np.float64]:
+    """Rows scaled to unit L2 norm (float64); a zero row stays zero."""
+    a = np.asarray(x, dtype=np.float64)
+    n = np.linalg.norm(a, axis=-1, keepdims=True)
+    out: NDArray[np.float64] = a / np.where(n > 0, n, 1.0)
+    return out
+
+
+def embed_landmarks(classifier: OnnxClassifier, landmarks: NDArray[Any]) -> NDArray[np.float64]:
+    """The normalized embedding (E,) of one sign (T, 543, 3).
+
+    Raises :class:`~sign2text.errors.NoSigningError` when no frame has a hand.
+    """
+    lm = sk.validate(landmarks)
+    if sk.hand_rate(lm) == 0.0:
+        raise NoSigningError(f"no hand found in any of the {len(lm)} frames: nobody signs")
+    feats, mask = compute_features(lm, classifier.metadata.features)
+    emb = classifier.embed(feats[None], mask[None])[0]
+    if not np.isfinite(emb).all() or float(np.linalg.norm(emb)) == 0.0:
+        raise NoSigningError("the model saw no usable hand movement in this example")
+    return normalize(emb)
+
+
+@dataclass(frozen=True)
+class VocabMatch:
+    """The nearest user word and its cosine similarity."""
+
+    word: str
+    similarity: float
+
+
+def decide(
+    similarity: float,
+    builtin_confidence: float,
+    builtin_rejected: bool,
+    threshold: float = SIMILARITY_THRESHOLD,
+) -> bool:
+    """Whether the nearest user word beats the built-in answer (see module docs)."""
+    return similarity >= threshold and (builtin_rejected or similarity > builtin_confidence)
+
+
+class UserVocabulary:
+    """User words -> example embeddings, tied to one model (``model_sha256``)."""
+
+    def __init__(
+        self,
+        model_sha256: str,
+        labels: Iterable[str],
+        embedding_dim: int,
+        words: Mapping[str, NDArray[Any]] | None = None,
+    ) -> None:
+        self.model_sha256 = model_sha256
+        self.labels = tuple(labels)
+        self.embedding_dim = int(embedding_dim)
+        self._words: dict[str, NDArray[np.float64]] = {}
+        self._protos: tuple[list[str], NDArray[np.float64]] | None = None
+        for word, ex in (words or {}).items():
+            self._words[word] = self._check_examples(word, ex)
+
+    # --- construction ---------------------------------------------------------
+    @classmethod
+    def for_model(cls, classifier: OnnxClassifier) -> UserVocabulary:
+        """An empty vocabulary for this model."""
+        dim = _embedding_dim(classifier)
+        return cls(model_identity(classifier.path), classifier.labels, dim)
+
+    # --- words ----------------------------------------------------------------
+    @property
+    def words(self) -> list[str]:
+        """The user words, sorted."""
+        return sorted(self._words)
+
+    def __len__(self) -> int:
+        return len(self._words)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self._words
+
+    def examples(self, word: str) -> NDArray[np.float64]:
+        if word not in self._words:
+            raise VocabularyError(f"no user word {word!r}")
+        return self._words[word].copy()
+
+    def check_word(self, word: str) -> str:
+        """A valid new word name (stripped) or :class:`VocabularyError`."""
+        w = word.strip() if isinstance(word, str) else ""
+        if not w or not _WORD_RE.match(w):
+            raise VocabularyError(f"bad word {word!r}: 1-63 printable characters expected")
+        if w == NONE_LABEL or w in self.labels:
+            raise VocabularyError(
+                f"{w!r} is already a built-in word of the model; choose another name"
+            )
+        return w
+
+    def add(
+        self,
+        word: str,
+        embeddings: NDArray[Any],
+        *,
+        replace: bool = False,
+        append: bool = False,
+    ) -> str:
+        """Add a word with its example embeddings (K, E); returns the stored name.
+
+        An existing word is an error unless ``replace`` (drop its old examples) or
+        ``append`` (keep them and add these).
+        """
+        w = self.check_word(word)
+        ex = self._check_examples(w, normalize(np.atleast_2d(embeddings)))
+        if w in self._words:
+            if append:
+                ex = self._check_examples(w, np.concatenate([self._words[w], ex]))
+            elif not replace:
+                raise VocabularyError(f"{w!r} is already a user word; use --replace or --append")
+        elif len(self._words) >= MAX_WORDS:
+            raise VocabularyError(f"the vocabulary is full ({MAX_WORDS} words)")
+        self._words[w] = ex
+        self._protos = None
+        return w
+
+    def remove(self, word: str) -> None:
+        if word not in self._words:
+            raise VocabularyError(f"no user word {word!r}; words: {', '.join(self.words)}")
+        del self._words[word]
+        self._protos = None
+
+    def merge(self, other: UserVocabulary, *, replace: bool = False) -> list[str]:
+        """Import the words of ``other`` (same model); returns the words imported."""
+        other.check_model(self.model_sha256)
+        clash = [w for w in other.words if w in self._words]
+        if clash and not replace:
+            raise VocabularyError(
+                f"already user words: {', '.join(clash)}; use --replace to overwrite"
+            )
+        for w in other.words:
+            self.add(w, other._words[w], replace=True)
+        return other.words
+
+    def check_model(self, model_sha256: str) -> None:
+        if self.model_sha256 != model_sha256:
+            raise VocabularyModelError(
+                f"this vocabulary was made for another model (sha256 {self.model_sha256[:12]}, "
+                f"this model is {model_sha256[:12]}): teach the words again for this model"
+            )
+
+    # --- recognition ----------------------------------------------------------
+    def prototypes(self) -> tuple[list[str], NDArray[np.float64]]:
+        """(words, (W, E) unit prototypes): normalized mean of each word's examples."""
+        if self._protos is None:
+            names = self.words
+            if names:
+                mat = normalize(np.stack([self._words[w].mean(axis=0) for w in names]))
+            else:
+                mat = np.zeros((0, self.embedding_dim))
+            self._protos = (names, mat)
+        return self._protos
+
+    def nearest(self, embedding: NDArray[Any]) -> VocabMatch | None:
+        """The nearest user word to one embedding (E,), or None for an empty vocabulary."""
+        names, mat = self.prototypes()
+        if not names:
+            return None
+        e = normalize(np.asarray(embedding, dtype=np.float64).reshape(-1))
+        sims = mat @ e
+        i = int(np.argmax(sims))
+        return VocabMatch(names[i], float(sims[i]))
+
+    # --- files ------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": VOCAB_FORMAT,
+            "model": {"sha256": self.model_sha256, "labels": list(self.labels)},
+            "embedding_dim": self.embedding_dim,
+            "words": {
+                w: {"examples": np.round(self._words[w], _DECIMALS).tolist()} for w in self.words
+            },
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), separators=(",", ":"))
+
+    def save(self, path: str | Path) -> None:
+        """Write atomically (a reader never sees half a file)."""
+        atomic_write_text(path, self.dumps() + "\n")
+        log.info("saved %d user words to %s", len(self), path)
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "vocabulary") -> UserVocabulary:
+        """Parse and validate a document; :class:`VocabularyError` when malformed."""
+
+        def bad(why: str) -> VocabularyError:
+            return VocabularyError(f"{where}: not a Sign2Text vocabulary file ({why})")
+
+        if not isinstance(data, dict):
+            raise bad("a JSON object expected")
+        if data.get("format") != VOCAB_FORMAT:
+            raise bad(f"format {data.get('format')!r}, expected {VOCAB_FORMAT!r}")
+        model = data.get("model")
+        if not isinstance(model, dict) or not isinstance(model.get("sha256"), str):
+            raise bad("no model.sha256")
+        labels = model.get("labels", [])
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            raise bad("model.labels must be a list of strings")
+        dim = data.get("embedding_dim")
+        if not isinstance(dim, int) or isinstance(dim, bool) or not 1 <= dim <= 4096:
+            raise bad("embedding_dim must be a positive integer")
+        words = data.get("words")
+        if not isinstance(words, dict):
+            raise bad("words must be an object")
+        vocab = cls(model["sha256"], labels, dim)
+        for word, entry in words.items():
+            ex = entry.get("examples") if isinstance(entry, dict) else None
+            if not isinstance(ex, list) or not ex:
+                raise bad(f"word {word!r} has no examples")
+            try:
+                arr = np.asarray(ex, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise bad(f"word {word!r}: examples must be lists of numbers") from None
+            try:
+                vocab.add(vocab.check_word(word), arr)
+            except VocabularyError as exc:
+                raise bad(str(exc)) from None
+        return vocab
+
+    @classmethod
+    def loads(cls, text: str, where: str = "vocabulary") -> UserVocabulary:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise VocabularyError(f"{where}: not valid JSON ({exc})") from None
+        return cls.from_json(data, where)
+
+    @classmethod
+    def load(cls, path: str | Path, *, model_sha256: str | None = None) -> UserVocabulary:
+        """Read a file; with ``model_sha256``, refuse one made for another model."""
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise VocabularyError(f"{p}: no such vocabulary file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise VocabularyError(f"{p}: unreadable vocabulary file ({exc})") from None
+        vocab = cls.loads(text, str(p))
+        if model_sha256 is not None:
+            try:
+                vocab.check_model(model_sha256)
+            except VocabularyModelError as exc:
+                raise VocabularyModelError(f"{p}: {exc}") from None
+        return vocab
+
+    # --- helpers ----------------------------------------------------------------
+    def _check_examples(self, word: str, ex: NDArray[Any]) -> NDArray[np.float64]:
+        arr = np.asarray(ex, dtype=np.float64)
+        if arr.ndim != 2 or arr.shape[1] != self.embedding_dim or len(arr) == 0:
+            raise VocabularyError(
+                f"word {word!r}: examples of shape (K, {self.embedding_dim}) expected, "
+                f"got {arr.shape}"
+            )
+        if len(arr) > MAX_EXAMPLES:
+            raise VocabularyError(f"word {word!r}: at most {MAX_EXAMPLES} examples")
+        norms = np.linalg.norm(arr, axis=1)
+        if not np.isfinite(arr).all() or not (np.abs(norms - 1.0) < 1e-3).all():
+            raise VocabularyError(f"word {word!r}: examples must be finite unit vectors")
+        return arr
+
+
+def _embedding_dim(classifier: OnnxClassifier) -> int:
+    for out in classifier.session.get_outputs():
+        if out.name == "embedding":
+            dim = out.shape[-1]
+            if isinstance(dim, int) and dim > 0:
+                return dim
+    from sign2text.errors import ModelError
+
+    raise ModelError(f"{classifier.path}: model has no fixed-size embedding output")
+
+
+def load_for_model(path: str | Path, classifier: OnnxClassifier) -> UserVocabulary:
+    """Load ``path`` for this model, or an empty vocabulary when the file is missing."""
+    p = Path(path)
+    if not p.exists():
+        return UserVocabulary.for_model(classifier)
+    return UserVocabulary.load(p, model_sha256=model_identity(classifier.path))

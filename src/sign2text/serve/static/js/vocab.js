@@ -1,0 +1,165 @@
+// Personal vocabulary: port of sign2text.runtime.vocab (DOM-free; also runs in Node).
+// Same file format ("sign2text-vocab/1") and the same arithmetic as Python:
+// prototype = normalized mean of the normalized examples; a user word wins when its
+// cosine similarity >= SIMILARITY_THRESHOLD and (the built-in answer is rejected or
+// the similarity exceeds the built-in top probability).
+
+export const VOCAB_FORMAT = "sign2text-vocab/1";
+export const SIMILARITY_THRESHOLD = 0.55; // sign2text.runtime.vocab.SIMILARITY_THRESHOLD
+export const MAX_EXAMPLES = 50;
+const DECIMALS = 1e6;
+
+export class VocabularyError extends Error {
+  constructor(message, code = "bad_vocabulary") {
+    super(message);
+    this.code = code;
+  }
+}
+
+export function normalize(v) {
+  let n = 0;
+  for (const x of v) n += x * x;
+  n = Math.sqrt(n);
+  return Array.from(v, (x) => (n > 0 ? x / n : x));
+}
+
+/** sign2text.runtime.vocab.decide */
+export function decide(similarity, builtinConfidence, builtinRejected, threshold = SIMILARITY_THRESHOLD) {
+  return similarity >= threshold && (builtinRejected || similarity > builtinConfidence);
+}
+
+export class UserVocabulary {
+  constructor(modelSha256, labels, embeddingDim, words = {}) {
+    this.modelSha256 = modelSha256;
+    this.labels = [...labels];
+    this.embeddingDim = embeddingDim;
+    this.words = new Map();
+    for (const [w, ex] of Object.entries(words)) this.add(w, ex);
+  }
+
+  checkWord(word) {
+    const w = typeof word === "string" ? word.trim() : "";
+    if (!w || w.length > 63 || /[\x00-\x1f]/.test(w)) {
+      throw new VocabularyError(`bad word ${JSON.stringify(word)}: 1-63 printable characters expected`);
+    }
+    if (w === "_none_" || this.labels.includes(w)) {
+      throw new VocabularyError(`"${w}" is already a built-in word of the model; choose another name`);
+    }
+    return w;
+  }
+
+  add(word, examples, { replace = false, append = false } = {}) {
+    const w = this.checkWord(word);
+    let ex = examples.map((e) => {
+      if (e.length !== this.embeddingDim || !e.every(Number.isFinite)) {
+        throw new VocabularyError(`word "${w}": examples of ${this.embeddingDim} finite numbers expected`);
+      }
+      return normalize(e);
+    });
+    if (!ex.length || ex.some((e) => e.every((x) => x === 0))) {
+      throw new VocabularyError(`word "${w}": examples must be non-zero vectors`);
+    }
+    if (this.words.has(w)) {
+      if (append) ex = [...this.words.get(w), ...ex];
+      else if (!replace) throw new VocabularyError(`"${w}" is already a user word`);
+    }
+    if (ex.length > MAX_EXAMPLES) throw new VocabularyError(`word "${w}": at most ${MAX_EXAMPLES} examples`);
+    this.words.set(w, ex);
+    return w;
+  }
+
+  remove(word) {
+    if (!this.words.delete(word)) throw new VocabularyError(`no user word "${word}"`);
+  }
+
+  list() {
+    return [...this.words.keys()].sort();
+  }
+
+  /** [names, prototypes]: normalized mean of each word's examples (sorted names). */
+  prototypes() {
+    const names = this.list();
+    const protos = names.map((w) => {
+      const ex = this.words.get(w);
+      const mean = new Array(this.embeddingDim).fill(0);
+      for (const e of ex) for (let i = 0; i < mean.length; i++) mean[i] += e[i];
+      return normalize(mean.map((x) => x / ex.length));
+    });
+    return [names, protos];
+  }
+
+  /** {word, similarity} of the nearest user word, or null. */
+  nearest(embedding) {
+    const [names, protos] = this.prototypes();
+    if (!names.length) return null;
+    const e = normalize(embedding);
+    let best = -1;
+    let sim = -Infinity;
+    protos.forEach((p, k) => {
+      let s = 0;
+      for (let i = 0; i < p.length; i++) s += p[i] * e[i];
+      if (s > sim) [best, sim] = [k, s];
+    });
+    return { word: names[best], similarity: sim };
+  }
+
+  toJSON() {
+    const words = {};
+    for (const w of this.list()) {
+      words[w] = { examples: this.words.get(w).map((e) => e.map((x) => Math.round(x * DECIMALS) / DECIMALS)) };
+    }
+    return {
+      format: VOCAB_FORMAT,
+      model: { sha256: this.modelSha256, labels: this.labels },
+      embedding_dim: this.embeddingDim,
+      words,
+    };
+  }
+
+  checkModel(sha256) {
+    if (this.modelSha256 !== sha256) {
+      throw new VocabularyError(
+        "this vocabulary was made for another model: teach the words again for this model",
+        "vocabulary_model_mismatch",
+      );
+    }
+  }
+
+  /** Parse and validate a document (sign2text.runtime.vocab.UserVocabulary.from_json). */
+  static fromJSON(doc) {
+    const bad = (why) => new VocabularyError(`not a Sign2Text vocabulary file (${why})`);
+    if (!doc || typeof doc !== "object" || Array.isArray(doc)) throw bad("a JSON object expected");
+    if (doc.format !== VOCAB_FORMAT) throw bad(`format ${JSON.stringify(doc.format)}, expected ${VOCAB_FORMAT}`);
+    if (!doc.model || typeof doc.model.sha256 !== "string") throw bad("no model.sha256");
+    const dim = doc.embedding_dim;
+    if (!Number.isInteger(dim) || dim < 1 || dim > 4096) throw bad("embedding_dim must be a positive integer");
+    if (!doc.words || typeof doc.words !== "object" || Array.isArray(doc.words)) throw bad("words must be an object");
+    const v = new UserVocabulary(doc.model.sha256, doc.model.labels || [], dim);
+    for (const [w, entry] of Object.entries(doc.words)) {
+      if (!entry || !Array.isArray(entry.examples) || !entry.examples.length) throw bad(`word "${w}" has no examples`);
+      try {
+        v.add(w, entry.examples);
+      } catch (err) {
+        throw bad(err.message);
+      }
+    }
+    return v;
+  }
+}
+
+/**
+ * Apply the vocabulary to one built-in decision (Recognizer._decide with a vocabulary).
+ * The user word leads `top_k` in the format of the entries already there: objects
+ * `{label, probability}` (classifier.js) or pairs `[label, p]`. A winning result gets
+ * `user_word: true`.
+ */
+export function applyVocabulary(vocab, result, embedding) {
+  if (!vocab || !embedding || !vocab.words.size) return result;
+  const m = vocab.nearest(Array.from(embedding));
+  if (!m || !decide(m.similarity, result.confidence, result.rejected)) return result;
+  const rest = result.top_k || [];
+  const pairs = rest.length > 0 && Array.isArray(rest[0]);
+  const lead = pairs ? [m.word, m.similarity] : { label: m.word, probability: m.similarity };
+  const topK = [lead, ...rest.slice(0, Math.max(0, rest.length - 1))];
+  return { ...result, label: m.word, confidence: m.similarity, rejected: false, top_k: topK, user_word: true };
+}
