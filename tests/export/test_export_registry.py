@@ -12,7 +12,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from sign2text.export import export_onnx  # noqa: E402
 from sign2text.features import FeatureConfig, feature_dim  # noqa: E402
-from sign2text.models import MODELS, create_model  # noqa: E402
+from sign2text.models import MODELS, create_model, input_kind  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
@@ -21,7 +21,12 @@ FAST = {"mlp"}  # the others take 10-30 s each to export on 2 cores
 
 @pytest.mark.parametrize(
     "name",
-    [n if n in FAST else pytest.param(n, marks=pytest.mark.slow) for n in MODELS.names()],
+    # landmark models; the RGB models' export is tested in tests/rgb/test_rgb_models.py
+    [
+        n if n in FAST else pytest.param(n, marks=pytest.mark.slow)
+        for n in MODELS.names()
+        if input_kind(n) == "landmarks"
+    ],
 )
 def test_registered_model_exports(name: str, tmp_path: Path) -> None:
     cfg = FeatureConfig()

@@ -10,7 +10,7 @@ from typing import Any
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "evaluate",
-        help="evaluate a checkpoint (.pt) or an ONNX model on a landmark dataset",
+        help="evaluate a checkpoint (.pt) or an ONNX model on a landmark (or, RGB: video) dataset",
         description=(
             "Top-1/top-5 accuracy, macro F1, MCC, per-class and per-signer accuracy and a "
             "confusion matrix, written as report.json, report.md and confusion.png. "
@@ -31,8 +31,15 @@ def run(args: argparse.Namespace) -> int:
 
     from sign2text.train.data import load_samples
     from sign2text.train.evaluate import evaluate, load_predictor
+    from sign2text.train.video_eval import load_rgb_predictor
 
-    samples = load_samples(args.dataset)
+    rgb = load_rgb_predictor(args.model)  # RGB models evaluate on a video dataset
+    if rgb is not None:
+        from sign2text.data.clips import clip_samples
+
+        samples = clip_samples(args.dataset)
+    else:
+        samples = load_samples(args.dataset)
     meta: dict[str, Any] = {"dataset": str(args.dataset)}
     if args.split_file is not None:
         from sign2text.data.splits import load_split
@@ -42,16 +49,22 @@ def run(args: argparse.Namespace) -> int:
         meta.update(split=f"{split.protocol} ({args.split_file.name})", part=args.split)
     else:
         meta["split"] = "whole dataset"
-    predictor = load_predictor(args.model)
     out = args.out or args.model.with_name(args.model.name + ".eval")
-    report = evaluate(
-        predictor,
-        samples,
-        out_dir=out,
-        batch_size=args.batch_size,
-        meta=meta,
-        progress=lambda it: tqdm(it, desc="evaluate", unit="batch"),
-    )
+    if rgb is not None:
+        from sign2text.train.video_eval import evaluate_clips
+
+        report = evaluate_clips(
+            rgb[0], samples, rgb[1], out_dir=out, batch_size=min(args.batch_size, 16), meta=meta
+        )
+    else:
+        report = evaluate(
+            load_predictor(args.model),
+            samples,
+            out_dir=out,
+            batch_size=args.batch_size,
+            meta=meta,
+            progress=lambda it: tqdm(it, desc="evaluate", unit="batch"),
+        )
     print(
         f"{report.n_evaluated}/{report.n_samples} samples scored: top-1 {report.top1:.4f}, "
         f"top-5 {report.top5:.4f}, macro F1 {report.macro_f1:.4f}, MCC {report.mcc:.4f}"

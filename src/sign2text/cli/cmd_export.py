@@ -87,7 +87,15 @@ def run(args: argparse.Namespace) -> int:
     int8 = quantize_int8(fp32, out / "model.int8.onnx")
     meta = read_metadata(fp32)
     labels: list[int] | None
-    if args.data is not None:
+    if meta.input == "rgb":  # RGB models: clips from a video dataset (docs/rgb_models.md)
+        from sign2text.data.clips import ClipConfig
+        from sign2text.train.video_eval import rgb_parity_inputs
+
+        clip_cfg = ClipConfig.from_dict(meta.input_config)
+        feats, masks, labels, desc = rgb_parity_inputs(
+            args.data, args.split_file, args.split, list(ckpt["labels"]), clip_cfg
+        )
+    elif args.data is not None:
         feats, masks, labels, desc = _validation(args, ckpt)
         if not feats:
             raise DatasetError(f"{args.data}: no validation sequence has a label of the model")

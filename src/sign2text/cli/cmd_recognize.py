@@ -26,6 +26,11 @@ def register(sub: Any) -> None:
         "--fps", type=float, help="frames per second given to Holistic (default: recognizer's)"
     )
     p.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads (default 1)")
+    p.add_argument(
+        "--vocab",
+        type=Path,
+        help="user vocabulary (sign2text vocab; default: the user file when it exists)",
+    )
     p.set_defaults(func=run)
 
 
@@ -35,7 +40,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.top_k < 1:
         raise ConfigError(f"--top-k must be >= 1, got {args.top_k}")
-    with Recognizer(args.model, top_k=args.top_k, threads=args.threads) as rec:
+    from sign2text.cli.cmd_vocab import open_vocabulary
+
+    vocab = open_vocabulary(args.vocab, args.model)
+    with Recognizer(args.model, top_k=args.top_k, threads=args.threads, vocabulary=vocab) as rec:
         result = rec.recognize_video(args.clip, fps=args.fps)
     if args.json:
         print(json.dumps({"clip": str(args.clip), **result.to_dict()}, indent=1))
@@ -45,8 +53,9 @@ def run(args: argparse.Namespace) -> int:
     for i, (label, prob) in enumerate(result.top_k, 1):
         print(f"  {i}. {label:<20} {prob:.3f}")
     t = result.timings
+    hands = "n/a (RGB model)" if rec.metadata.input == "rgb" else f"{result.hands_rate:.0%}"
     print(
-        f"  {result.frames} frames, hands in {result.hands_rate:.0%}; "
+        f"  {result.frames} frames, hands in {hands}; "
         f"{t['total_ms']:.0f} ms (decode {t['decode_ms']:.0f}, landmarks {t['landmarks_ms']:.0f}, "
         f"model {t['model_ms']:.1f})"
     )

@@ -105,7 +105,15 @@ def build_metadata(ckpt: dict[str, Any], card: dict[str, Any] | None = None) -> 
         base = json.loads(json.dumps(base, default=_json_default))
     except (TypeError, ValueError) as exc:
         raise ModelError(f"model card is not JSON-serializable ({exc})") from None
-    return ModelMetadata(labels=labels, features=features, model=model, card=base)
+    inp: dict[str, Any] = ckpt["input"] if isinstance(ckpt.get("input"), dict) else {}
+    return ModelMetadata(
+        labels=labels,
+        features=features,
+        model=model,
+        card=base,
+        input=str(inp.get("kind", "landmarks")),
+        input_config={k: v for k, v in inp.items() if k != "kind"},
+    )
 
 
 def _json_default(obj: Any) -> Any:
@@ -185,7 +193,12 @@ def export_onnx(
     mask[1, frames // 2 :] = False
     batch = torch.export.Dim("batch", min=1, max=4096)
     time = torch.export.Dim("time", min=2, max=100_000)
-    dynamic = {"features": {0: batch, 1: time}, "mask": {0: batch, 1: time}}
+    dynamic: dict[str, Any] = {"features": {0: batch, 1: time}, "mask": {0: batch, 1: time}}
+    if meta.input == "rgb":  # clips (B, T, 3, S, S): the clip pipeline fixes T and S
+        t, s = int(meta.input_config["frames"]), int(meta.input_config["size"])
+        feats = torch.randn(2, t, 3, s, s, generator=gen)
+        mask = torch.ones(2, t, dtype=torch.bool)
+        dynamic = {"features": {0: batch}, "mask": {0: batch}}
     # torch's exporter warns about internals (axis renaming, deprecated pytree specs)
     # that users cannot act on; they stay out of the CLI output.
     with torch.no_grad(), warnings.catch_warnings():

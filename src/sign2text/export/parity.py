@@ -27,8 +27,7 @@ def pad_batch(
     if len(feats) != len(masks) or not feats:
         raise InputError("features and masks must be non-empty and of equal count")
     t_max = max(len(f) for f in feats)
-    dim = feats[0].shape[1]
-    x = np.zeros((len(feats), t_max, dim), dtype=np.float32)
+    x = np.zeros((len(feats), t_max, *feats[0].shape[1:]), dtype=np.float32)
     m = np.zeros((len(feats), t_max), dtype=bool)
     for i, (f, k) in enumerate(zip(feats, masks, strict=True)):
         x[i, : len(f)] = f

@@ -12,6 +12,9 @@ An exported model stores one JSON document under the ``metadata_props`` key
       "input": "landmarks"
     }
 
+RGB models (``input: "rgb"``) also carry ``"input_config"``: the clip pipeline
+(``sign2text.data.clips.ClipConfig``: size, frames, resize, fps, mean, std).
+
 so one file is all a runtime needs: the label map, the exact feature settings the model
 was trained with, and a model card with free fields.
 """
@@ -41,6 +44,7 @@ class ModelMetadata:
     model: dict[str, Any]
     card: dict[str, Any] = field(default_factory=dict)
     input: str = "landmarks"
+    input_config: dict[str, Any] = field(default_factory=dict)
 
     @property
     def reject_threshold(self) -> float:
@@ -58,7 +62,7 @@ class ModelMetadata:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document stored in the model file."""
-        return {
+        doc = {
             "format": METADATA_FORMAT,
             "labels": list(self.labels),
             "features": self.features.to_dict(),
@@ -66,6 +70,9 @@ class ModelMetadata:
             "card": self.card,
             "input": self.input,
         }
+        if self.input_config:
+            doc["input_config"] = self.input_config
+        return doc
 
 
 def parse_metadata(text: str | None, where: str) -> ModelMetadata:
@@ -99,4 +106,13 @@ def parse_metadata(text: str | None, where: str) -> ModelMetadata:
         model=model,
         card=card,
         input=str(data.get("input", "landmarks")),
+        input_config=_input_config(data.get("input_config"), where),
     )
+
+
+def _input_config(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ModelError(f"{where}: model metadata 'input_config' must be an object")
+    return dict(value)

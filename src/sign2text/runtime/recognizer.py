@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,6 +29,10 @@ from sign2text.landmarks import skeleton as sk
 from sign2text.landmarks.holistic import HolisticConfig, HolisticExtractor
 from sign2text.runtime.metadata import NONE_LABEL
 from sign2text.runtime.onnx_model import OnnxClassifier, softmax
+from sign2text.runtime.rgb import RgbInput, RgbPipeline
+
+if TYPE_CHECKING:
+    from sign2text.runtime.vocab import UserVocabulary
 
 # Frames per second fed to Holistic by ``recognize_video``. Holistic is ~95% of the time
 # (a 3 s 30 fps clip: ~2.5 s of Holistic at 15 fps vs ~3.0+ s at 30 fps on 2 busy cores)
@@ -89,6 +93,7 @@ class Recognizer:
         top_k: int = 5,
         reject_threshold: float | None = None,
         holistic: HolisticConfig | None = None,
+        vocabulary: UserVocabulary | None = None,
     ) -> None:
         path = Path(model_path) if model_path is not None else bundled_model_path()
         if model_path is None and not path.is_file():
@@ -107,7 +112,15 @@ class Recognizer:
             else self.metadata.reject_threshold
         )
         self.holistic_config = holistic or HolisticConfig()
+        # User words (sign2text.runtime.vocab); must be made for this very model file.
+        self.vocabulary = vocabulary
+        if vocabulary is not None:
+            from sign2text.runtime.vocab import model_identity
+
+            vocabulary.check_model(model_identity(path))
         self._extractor = HolisticExtractor(self.holistic_config)
+        # RGB models (metadata input "rgb") take clips, not landmarks: see runtime/rgb.py.
+        self._rgb = RgbPipeline(self.metadata) if self.metadata.input == "rgb" else None
 
     def close(self) -> None:
         """Release the MediaPipe graph."""
@@ -129,6 +142,8 @@ class Recognizer:
 
         Raises :class:`~sign2text.errors.NoSigningError` when no frame has a hand.
         """
+        if self._rgb is not None:
+            raise ModelError("this model takes RGB clips, not landmarks: recognize a video")
         t0 = time.perf_counter()
         lm = sk.validate(landmarks)
         rate = sk.hand_rate(lm)
@@ -136,7 +151,13 @@ class Recognizer:
             raise NoSigningError(f"no hand found in any of the {len(lm)} frames: nobody signs")
         feats, mask = compute_features(lm, self.metadata.features)
         t1 = time.perf_counter()
-        probs = softmax(self.classifier.logits(feats[None], mask[None]))[0]
+        embedding = None
+        if self.vocabulary is not None and len(self.vocabulary):
+            logits, emb = self.classifier.logits_and_embedding(feats[None], mask[None])
+            embedding = emb[0]
+        else:
+            logits = self.classifier.logits(feats[None], mask[None])
+        probs = softmax(logits)[0]
         t2 = time.perf_counter()
         out = dict(timings or {})
         out["features_ms"] = _ms(t1 - t0)
@@ -145,7 +166,9 @@ class Recognizer:
         out["total_ms"] = round(out["total_ms"] + _ms(t2 - t0), 3)
         for key in ("decode_ms", "landmarks_ms"):
             out.setdefault(key, 0.0)
-        return self._decide(probs, frames=len(lm), hands_rate=rate, timings=out)
+        return self._decide(
+            probs, frames=len(lm), hands_rate=rate, timings=out, embedding=embedding
+        )
 
     def _decide(
         self,
@@ -154,11 +177,21 @@ class Recognizer:
         frames: int,
         hands_rate: float,
         timings: dict[str, float],
+        embedding: NDArray[np.float32] | None = None,
     ) -> Recognition:
         order = np.argsort(-probs, kind="stable")
         top = [(self.labels[i], round(float(probs[i]), 6)) for i in order[: self.top_k]]
         best, conf = top[0]
         rejected = best == NONE_LABEL or conf < self.reject_threshold
+        if embedding is not None and self.vocabulary is not None:
+            from sign2text.runtime.vocab import decide
+
+            match = self.vocabulary.nearest(embedding)
+            if match is not None and decide(match.similarity, conf, rejected):
+                # A user word wins: it leads top_k with its cosine similarity.
+                sim = round(match.similarity, 6)
+                top = [(match.word, sim), *top[: self.top_k - 1]]
+                best, conf, rejected = match.word, sim, False
         return Recognition(
             label=NONE_LABEL if rejected else best,
             confidence=conf,
@@ -168,6 +201,20 @@ class Recognizer:
             timings=timings,
             rejected=rejected,
         )
+
+    def _recognize_rgb(self, inp: RgbInput, t0: float) -> Recognition:
+        """RGB models: the clip straight into the model (``hands_rate`` is not measured: 0)."""
+        t1 = time.perf_counter()
+        probs = softmax(self.classifier.logits(inp.clip, inp.mask))[0]
+        t2 = time.perf_counter()
+        timings = {
+            "decode_ms": _ms(inp.decode_s),
+            "landmarks_ms": 0.0,
+            "features_ms": _ms(t1 - t0 - inp.decode_s),
+            "model_ms": _ms(t2 - t1),
+            "total_ms": _ms(t2 - t0),
+        }
+        return self._decide(probs, frames=inp.frames, hands_rate=0.0, timings=timings)
 
     def _landmarks(self, images: Iterable[NDArray[np.uint8]]) -> tuple[NDArray[np.float32], float]:
         """Holistic over the frames of one clip; returns (landmarks, seconds in Holistic)."""
@@ -185,6 +232,8 @@ class Recognizer:
     def recognize_frames(self, frames: Iterable[NDArray[np.uint8]]) -> Recognition:
         """Recognize one sign from RGB uint8 frames (H, W, 3) of one clip, in order."""
         t0 = time.perf_counter()
+        if self._rgb is not None:
+            return self._recognize_rgb(self._rgb.from_frames(frames), t0)
         lm, spent = self._landmarks(frames)
         timings = {"decode_ms": 0.0, "landmarks_ms": _ms(spent)}
         timings["total_ms"] = _ms(time.perf_counter() - t0)
@@ -205,6 +254,8 @@ class Recognizer:
         :class:`~sign2text.errors.NoSigningError`.
         """
         t0 = time.perf_counter()
+        if self._rgb is not None:
+            return self._recognize_rgb(self._rgb.from_video(source, limits), t0)
         target = fps if fps is not None else self.extract_fps
         decode = [0.0]
 

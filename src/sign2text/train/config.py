@@ -2,7 +2,8 @@
 
 A config file holds top-level keys (``epochs``, ``batch_size``, ...) and the tables
 ``[data]``, ``[features]``, ``[model]`` (``name`` + ``[model.args]``), ``[optim]``,
-``[schedule]``, ``[loss]`` and a list ``[[augment]]`` of ``{name, p, **kwargs}``.
+``[schedule]``, ``[loss]``, ``[clips]`` (RGB models) and a list ``[[augment]]`` of
+``{name, p, **kwargs}``.
 Overrides are ``key.sub=value`` strings whose value is parsed as a TOML value (a bare
 word that is not valid TOML is taken as a string). Unknown keys are errors, so a typo
 never silently falls back to a default. ``{data_dir}`` in a data path expands to the
@@ -20,12 +21,14 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sign2text.data.clips import ClipConfig
 from sign2text.errors import ConfigError
 from sign2text.features.core import FeatureConfig
 
 SPLIT_PROTOCOLS = ("signer", "random", "file", "signers", "folds", "none")
 MONITORS = ("accuracy", "macro_f1", "mcc", "loss")
 DEVICES = ("auto", "cpu", "cuda")
+DATA_KINDS = ("auto", "landmarks", "video")
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,14 @@ class DataConfig:
     # split = "folds": signer folds (each signer tested once); ``fold`` picks the test fold.
     folds: int = 5
     fold: int = 0
+    # "video": ``paths`` are video datasets (VIDEO_IMPORTERS layout ``layout``, detected
+    # when empty) for the RGB models; "auto": the model's declared input kind decides.
+    kind: str = "auto"
+    layout: str = ""
 
     def __post_init__(self) -> None:
+        if self.kind not in DATA_KINDS:
+            raise ConfigError(f"data.kind must be one of {', '.join(DATA_KINDS)}")
         if self.split == "folds" and not 0 <= self.fold < self.folds:
             raise ConfigError(f"data.fold must be in 0..{self.folds - 1}, got {self.fold}")
         if self.split not in SPLIT_PROTOCOLS:
@@ -76,13 +85,16 @@ class DataConfig:
             raise ConfigError(f"bad split fractions val={self.val} test={self.test}")
 
     def resolved_paths(self) -> list[Path]:
-        """Data paths with ``{data_dir}`` expanded."""
+        """Data paths with ``{data_dir}`` and ``{videos_dir}`` expanded."""
         if not self.paths:
             raise ConfigError("data.paths is empty: give at least one dataset")
         from sign2text.settings import get_settings
 
-        root = str(get_settings().data_dir)
-        return [Path(p.replace("{data_dir}", root)) for p in self.paths]
+        settings = get_settings()
+        root, videos = str(settings.data_dir), str(settings.videos_dir)
+        return [
+            Path(p.replace("{data_dir}", root).replace("{videos_dir}", videos)) for p in self.paths
+        ]
 
 
 @dataclass(frozen=True)
@@ -133,6 +145,7 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    clips: ClipConfig = field(default_factory=ClipConfig)
     augment: tuple[Mapping[str, Any], ...] = ()
     epochs: int = 30
     batch_size: int = 64
@@ -162,6 +175,7 @@ class TrainConfig:
         """Plain JSON-able dict (``features.frames`` None stays None)."""
         d = asdict(self)
         d["features"] = self.features.to_dict()
+        d["clips"] = self.clips.to_dict()
         d["model"]["args"] = dict(self.model.args)
         d["augment"] = [dict(a) for a in self.augment]
         for key in ("paths", "labels", "exclude_labels", "exclude_signers"):
@@ -194,6 +208,7 @@ class TrainConfig:
                 optim=_build(OptimConfig, raw.get("optim", {}), "optim."),
                 schedule=_build(ScheduleConfig, raw.get("schedule", {}), "schedule."),
                 loss=_build(LossConfig, raw.get("loss", {}), "loss."),
+                clips=ClipConfig.from_dict(raw.get("clips", {})),
                 augment=tuple(dict(a) for a in augment),
                 **top,
             )
@@ -201,7 +216,7 @@ class TrainConfig:
             raise ConfigError(f"bad config value: {exc}") from None
 
 
-_NESTED = ("data", "features", "model", "optim", "schedule", "loss", "augment")
+_NESTED = ("data", "features", "model", "optim", "schedule", "loss", "clips", "augment")
 D = TypeVar("D")
 
 

@@ -31,6 +31,7 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, Sampler, WeightedRandomSampler
 
 from sign2text.data.sample import Sample
+from sign2text.data.splits import SPLIT_FORMAT
 from sign2text.errors import ConfigError, ModelError
 from sign2text.features.augment import build_augmenter
 from sign2text.features.core import feature_dim
@@ -251,6 +252,23 @@ class Trainer:
     def _write_json(self, name: str, data: Any) -> None:
         atomic_write_text(self.run_dir / name, json.dumps(data, indent=1, default=str) + "\n")
 
+    def _features(self) -> list[Any]:
+        """Per-sample model inputs (landmark features); the video trainer overrides it."""
+        return tdata.cached_features(
+            self.samples,
+            self.cfg.features,
+            self.cfg.data.cache_dir or None,
+            progress=lambda it: self._bar(it, desc="features", total=len(self.samples)),
+        )
+
+    def _forward_loss(
+        self, model: nn.Module, batch: Sequence[torch.Tensor], criterion: nn.Module
+    ) -> tuple[torch.Tensor, Any, torch.Tensor]:
+        """(logits, loss, targets) of one batch on the device."""
+        feats, mask, target = (t.to(self.device) for t in batch[:3])
+        logits = model(feats, mask)
+        return logits, criterion(logits, target), target
+
     # -------------------------------------------------------------- the loop
     @torch.no_grad()
     def _validate(
@@ -259,14 +277,9 @@ class Trainer:
         model.eval()
         meter = _Metrics(len(self.labels), self.device)
         total, count = 0.0, 0
-        for feats, mask, target in loader:
-            feats, mask, target = (
-                feats.to(self.device),
-                mask.to(self.device),
-                target.to(self.device),
-            )
-            logits = model(feats, mask)
-            total += float(criterion(logits, target)) * len(target)
+        for batch in loader:
+            logits, loss, target = self._forward_loss(model, batch, criterion)
+            total += float(loss) * len(target)
             count += len(target)
             meter.update(logits, target)
         values, cm = meter.compute()
@@ -282,18 +295,14 @@ class Trainer:
             self._write_json(
                 "split.json",
                 {
+                    "format": SPLIT_FORMAT,  # readable by `sign2text evaluate --split-file`
                     **self.split_info,
                     "parts": {
                         k: [self.samples[i].source_id for i in v] for k, v in self.parts.items()
                     },
                 },
             )
-        features = tdata.cached_features(
-            self.samples,
-            cfg.features,
-            cfg.data.cache_dir or None,
-            progress=lambda it: self._bar(it, desc="features", total=len(self.samples)),
-        )
+        features = self._features()
         train_loader = self._loader("train", features, train=True)
         val_loader = self._loader("val", features, train=False) if self.parts.get("val") else None
         steps = len(train_loader)
@@ -418,16 +427,10 @@ class Trainer:
         bar = self._bar(
             loader, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", total=steps, leave=False
         )
-        for step, (feats, mask, target) in enumerate(bar):
+        for step, batch in enumerate(bar):
             if step >= steps:
                 break
-            feats, mask, target = (
-                feats.to(self.device),
-                mask.to(self.device),
-                target.to(self.device),
-            )
-            logits = model(feats, mask)
-            loss = criterion(logits, target)
+            logits, loss, target = self._forward_loss(model, batch, criterion)
             if not torch.isfinite(loss):
                 raise ModelError(f"loss is {float(loss)} at epoch {epoch}, step {step}")
             optimizer.zero_grad(set_to_none=True)
@@ -517,4 +520,10 @@ def train(
     progress: Progress | None = None,
 ) -> TrainResult:
     """Train a model as ``cfg`` says into ``run_dir`` (see :class:`Trainer`)."""
+    from sign2text.train.video import is_video_config
+
+    if is_video_config(cfg):
+        from sign2text.train.video import VideoTrainer
+
+        return VideoTrainer(cfg, run_dir, samples=samples, resume=resume, progress=progress).fit()
     return Trainer(cfg, run_dir, samples=samples, resume=resume, progress=progress).fit()

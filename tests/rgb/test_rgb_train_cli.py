@@ -1,0 +1,131 @@
+"""The toolkit path for RGB models: ``sign2text train`` on a generated folder dataset
+(TensorBoard logs), then ``evaluate``, ``export`` and ``recognize`` on its output, and the
+runtime stays torch-free. TwoOutNet trains with its pose loss (MediaPipe targets)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from sign2text.cli.main import main  # noqa: E402
+from sign2text.errors import ConfigError  # noqa: E402
+from sign2text.train.config import load_config  # noqa: E402
+from sign2text.train.trainer import train  # noqa: E402
+
+pytestmark = [pytest.mark.torch, pytest.mark.slow]
+
+CONFIG = """
+epochs = 2
+batch_size = 4
+seed = 0
+device = "cpu"
+[data]
+kind = "video"
+paths = ["{root}"]
+split = "random"
+val = 0.25
+test = 0.0
+[clips]
+size = 16
+resize = 20
+frames = 4
+fps = 10.0
+[model]
+name = "{model}"
+[model.args]
+channels = [4, 8, 8]
+dense = 8
+[optim]
+lr = 3e-3
+[[augment]]
+name = "random_crop"
+[[augment]]
+name = "flip"
+p = 0.5
+[[augment]]
+name = "color_jitter"
+p = 0.5
+"""
+
+
+def _config(tmp_path: Path, root: Path, model: str) -> Path:
+    path = tmp_path / f"{model}.toml"
+    path.write_text(CONFIG.format(root=root, model=model))
+    return path
+
+
+def test_rgb_train_evaluate_export_recognize(
+    folder_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    cfg = _config(tmp_path, folder_dataset, "simplenet3d")
+    assert main(["-q", "train", str(cfg), "--out", str(run)]) == 0
+    for name in ("best.pt", "last.pt", "config.json", "split.json", "history.json", "curves.png"):
+        assert (run / name).is_file(), name
+    assert list((run / "tb").glob("events.out.tfevents.*"))
+    assert (run / "val" / "report.json").is_file()
+    assert list((run / "clip_cache").glob("clip-*.npz"))
+    ckpt = torch.load(run / "best.pt", weights_only=True)
+    assert ckpt["input"]["kind"] == "rgb" and ckpt["input"]["size"] == 16
+
+    out = tmp_path / "eval"
+    assert (
+        main(["-q", "evaluate", str(run / "best.pt"), str(folder_dataset), "--out", str(out)]) == 0
+    )
+    report = json.loads((out / "report.json").read_text())
+    assert report["n_samples"] == 8 and report["meta"]["input"] == "rgb"
+    assert set(report["per_class"]) == {"blue", "red"} and "" in report["per_signer"]
+
+    exp = tmp_path / "export"
+    args = ["-q", "export", str(run / "best.pt"), "--out", str(exp), "--data", str(folder_dataset)]
+    assert main(args) == 0
+    parity = json.loads((exp / "parity.json").read_text())
+    assert parity["n"] == 8 and parity["max_abs_logit_diff"]["torch_vs_fp32"] < 1e-4
+    assert parity["decision"] in ("fp32", "int8")
+    capsys.readouterr()
+
+    clip = next(folder_dataset.glob("red/*.mp4"))
+    onnx = exp / "model.fp32.onnx"
+    assert main(["-q", "recognize", str(clip), "--model", str(onnx), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["top_k"][0][0] in ("red", "blue") and result["timings"]["landmarks_ms"] == 0.0
+    onnx_eval = tmp_path / "eval_onnx"
+    assert main(["-q", "evaluate", str(onnx), str(folder_dataset), "--out", str(onnx_eval)]) == 0
+    onnx_report = json.loads((onnx_eval / "report.json").read_text())
+    assert onnx_report["top1"] == report["top1"]
+
+    code = (
+        "import sys; from sign2text.runtime import Recognizer\n"
+        f"r = Recognizer({str(onnx)!r}); res = r.recognize_video({str(clip)!r})\n"
+        "assert 'torch' not in sys.modules, 'runtime imported torch'\n"
+        "print(res.top_k[0][0])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == result["top_k"][0][0]
+
+
+def test_twooutnet_trains_with_its_pose_loss(folder_dataset: Path, tmp_path: Path) -> None:
+    cfg = load_config(
+        _config(tmp_path, folder_dataset, "twooutnet"), ["model.args.pose_weight=2.0"]
+    )
+    result = train(cfg, tmp_path / "run2")
+    assert all("train_pose_loss" in row and "val_pose_loss" in row for row in result.history)
+    assert list((tmp_path / "run2" / "clip_cache").glob("clip-*.pose.npz"))
+
+
+def test_model_and_data_kind_must_agree(tmp_path: Path) -> None:
+    from sign2text.train.video import is_video_config
+
+    with pytest.raises(ConfigError, match="takes RGB clips"):
+        is_video_config(load_config(None, ["model.name=simplenet3d", "data.kind=landmarks"]))
+    with pytest.raises(ConfigError, match=r"data\.kind"):
+        load_config(None, ["data.kind=pictures"])
+    assert is_video_config(load_config(None, ["model.name=twooutnet"]))
+    assert not is_video_config(load_config(None, ["model.name=gru"]))
