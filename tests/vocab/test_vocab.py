@@ -12,6 +12,7 @@ import pytest
 from sign2text.errors import NoSigningError, VocabularyError, VocabularyModelError
 from sign2text.runtime import OnnxClassifier, Recognizer, bundled_model_path
 from sign2text.runtime.vocab import (
+    SIMILARITY_MARGIN,
     SIMILARITY_THRESHOLD,
     UserVocabulary,
     decide,
@@ -43,7 +44,9 @@ def test_prototype_is_normalized_mean() -> None:
 def test_decide_rule() -> None:
     t = SIMILARITY_THRESHOLD
     assert decide(t + 0.1, 0.99, True)  # built-in rejected
-    assert decide(0.9, 0.8, False)  # more similar than the built-in is sure
+    m = SIMILARITY_MARGIN
+    assert decide(0.9, 0.9 - m - 0.01, False)  # more similar than the built-in is sure
+    assert not decide(0.9, 0.9 - m + 0.01, False)  # within the margin: built-in stands
     assert not decide(0.8, 0.9, False)  # built-in confidently another word
     assert not decide(t - 0.01, 0.0, True)  # not similar enough: keeps _none_
 
@@ -135,7 +138,9 @@ def test_recognizer_learns_taught_words(classifier: OnnxClassifier, bhutan: Any)
                 total += 1
                 if r.label == w:
                     assert r.top_k[0] == (w, r.confidence) and not r.rejected
-        assert hits / total >= 0.8, f"{hits}/{total}"
+        # Functional floor, not the measured figure (docs/personal_vocabulary.md: ~68%
+        # top-1 at K=5 on the 10 Bhutanese test words; here 3 words).
+        assert hits / total >= 0.5, f"{hits}/{total}"
         # Without the vocabulary none of these words can be answered.
         rec.vocabulary = None
         assert all(rec.recognize_landmarks(lm).label not in WORDS for lm in bhutan["sun"][50:55])

@@ -13,12 +13,18 @@ import numpy as np
 import pytest
 
 from sign2text.runtime import OnnxClassifier
-from sign2text.runtime.vocab import SIMILARITY_THRESHOLD, UserVocabulary, decide, embed_landmarks
+from sign2text.runtime.vocab import (
+    SIMILARITY_MARGIN,
+    SIMILARITY_THRESHOLD,
+    UserVocabulary,
+    decide,
+    embed_landmarks,
+)
 
 JS = Path(__file__).parents[2] / "src/sign2text/serve/static/js/vocab.js"
 
 SCRIPT = """
-import {UserVocabulary, decide, SIMILARITY_THRESHOLD} from %s;
+import {UserVocabulary, decide, SIMILARITY_THRESHOLD, SIMILARITY_MARGIN} from %s;
 import {readFileSync} from "node:fs";
 const inp = JSON.parse(readFileSync(0, "utf8"));
 const v = UserVocabulary.fromJSON(inp.doc);
@@ -26,7 +32,8 @@ const [names, protos] = v.prototypes();
 const nearest = inp.queries.map((q) => v.nearest(q));
 const decisions = inp.cases.map(([s, c, r]) => decide(s, c, r));
 const thr = SIMILARITY_THRESHOLD;
-console.log(JSON.stringify({names, protos, nearest, decisions, thr, doc: v.toJSON()}));
+const margin = SIMILARITY_MARGIN;
+console.log(JSON.stringify({names, protos, nearest, decisions, thr, margin, doc: v.toJSON()}));
 """
 
 
@@ -36,7 +43,13 @@ def test_js_matches_python(tmp_path: Path, classifier: OnnxClassifier, bhutan: A
     for w in ("sun", "moon", "star", "road"):
         vocab.add(w, np.stack([embed_landmarks(classifier, lm) for lm in bhutan[w][:5]]))
     queries = [embed_landmarks(classifier, lm) for w in ("sun", "eat") for lm in bhutan[w][60:65]]
-    cases = [(0.9, 0.8, False), (0.8, 0.9, False), (0.56, 0.99, True), (0.54, 0.0, True)]
+    cases = [
+        (0.9, 0.75, False),
+        (0.9, 0.85, False),
+        (0.8, 0.9, False),
+        (0.56, 0.99, True),
+        (0.54, 0.0, True),
+    ]
     script = tmp_path / "run.mjs"
     script.write_text(SCRIPT % json.dumps(JS.as_uri()))
     doc = json.loads(vocab.dumps())
@@ -53,6 +66,7 @@ def test_js_matches_python(tmp_path: Path, classifier: OnnxClassifier, bhutan: A
     py_vocab = UserVocabulary.from_json(doc)  # Python reads the same (rounded) file
     names, protos = py_vocab.prototypes()
     assert js["names"] == names and js["thr"] == SIMILARITY_THRESHOLD
+    assert js["margin"] == SIMILARITY_MARGIN
     np.testing.assert_allclose(np.array(js["protos"]), protos, atol=1e-9)
     for q, m in zip(queries, js["nearest"], strict=True):
         pm = py_vocab.nearest(q)

@@ -2,10 +2,11 @@
 // Same file format ("sign2text-vocab/1") and the same arithmetic as Python:
 // prototype = normalized mean of the normalized examples; a user word wins when its
 // cosine similarity >= SIMILARITY_THRESHOLD and (the built-in answer is rejected or
-// the similarity exceeds the built-in top probability).
+// the similarity exceeds the built-in top probability by more than SIMILARITY_MARGIN).
 
 export const VOCAB_FORMAT = "sign2text-vocab/1";
 export const SIMILARITY_THRESHOLD = 0.55; // sign2text.runtime.vocab.SIMILARITY_THRESHOLD
+export const SIMILARITY_MARGIN = 0.1; // sign2text.runtime.vocab.SIMILARITY_MARGIN
 export const MAX_EXAMPLES = 50;
 const DECIMALS = 1e6;
 
@@ -24,8 +25,14 @@ export function normalize(v) {
 }
 
 /** sign2text.runtime.vocab.decide */
-export function decide(similarity, builtinConfidence, builtinRejected, threshold = SIMILARITY_THRESHOLD) {
-  return similarity >= threshold && (builtinRejected || similarity > builtinConfidence);
+export function decide(
+  similarity,
+  builtinConfidence,
+  builtinRejected,
+  threshold = SIMILARITY_THRESHOLD,
+  margin = SIMILARITY_MARGIN,
+) {
+  return similarity >= threshold && (builtinRejected || similarity > builtinConfidence + margin);
 }
 
 export class UserVocabulary {
