@@ -88,7 +88,9 @@ def run_fold(
     split = json.loads((fold / "split.json").read_text())
     test_signers = set(split["signers"]["test"])
     model = _fold_model(fold, sign2text)
-    rec = Recognizer(model, extract_fps=None)
+    # The shipped decision: the threshold cv-report calibrated over all folds (fold
+    # exports carry none of their own and would fall back to the default).
+    rec = Recognizer(model, extract_fps=None, reject_threshold=args.reject_threshold)
     labels = set(rec.labels)
     by_signer: dict[str, list[Sample]] = defaultdict(list)
     for s in samples:
@@ -149,10 +151,20 @@ def main() -> int:
     ap.add_argument("--pause-min", type=float, default=0.3, help="shortest pause (s)")
     ap.add_argument("--pause-max", type=float, default=1.5, help="longest pause (s)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--reject-threshold",
+        type=float,
+        help="top probability below which an answer is rejected "
+        "(default: RUN_ROOT/cv/cv.json's calibrated threshold)",
+    )
     ap.add_argument("--out", type=Path, help="write the results as JSON here")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     sign2text = str(Path(sys.executable).parent / "sign2text")
+    if args.reject_threshold is None:
+        cv_json = args.run_root / "cv" / "cv.json"
+        if cv_json.is_file():
+            args.reject_threshold = float(json.loads(cv_json.read_text())["reject_threshold"])
     cfg = load_config(args.config)
     samples, _ = select_samples(load_data(cfg.data), cfg.data)
     folds = sorted(p for p in args.run_root.glob("fold-*") if (p / "best.pt").is_file())
@@ -167,7 +179,8 @@ def main() -> int:
         "machine": machine(),
         "command": " ".join(sys.argv),
         "settings": {
-            k: getattr(args, k) for k in ("streams", "words", "fps", "pause_min", "pause_max")
+            k: getattr(args, k)
+            for k in ("streams", "words", "fps", "pause_min", "pause_max", "reject_threshold")
         },
         "pooled_wer": errors / max(words, 1),
         "folds": results,

@@ -187,6 +187,13 @@ def test_calibrated_threshold_keeps_most_correct_predictions() -> None:
     correct_top = np.array([0.9, 0.6, 0.7, 0.8])
     assert (correct_top >= thr).mean() >= 0.75
     assert calibrate_reject_threshold(probs, np.array([1, 1, 0, 1, 0])) == 0.5  # none correct
+    # answers of the ignored class (`_none_`, rejected anyway) do not pull it down
+    probs = np.array(
+        [[0.9, 0.1, 0], [0.8, 0.2, 0], [0.4, 0.3, 0.3], [0.33, 0.31, 0.36]], np.float32
+    )
+    labels = np.array([0, 0, 0, 2])
+    assert calibrate_reject_threshold(probs, labels, keep=1.0) == 0.36
+    assert calibrate_reject_threshold(probs, labels, keep=1.0, ignore=2) == 0.4
 
 
 def test_bad_checkpoint_is_a_model_error(tmp_path: Path) -> None:
