@@ -477,26 +477,20 @@ class Trainer:
         return dict(res["state"]), list(res["history"])
 
     def _finish(
-        self, writer: Any, criterion: nn.Module, features: Sequence[tdata.Features]
+        self, writer: Any, criterion: nn.Module, features: Sequence[Any]
     ) -> dict[str, float]:
         """Curves, confusion matrices and evaluation reports of the best model."""
-        from sign2text.train.evaluate import evaluate, torch_predictor
         from sign2text.train.plots import confusion_figure, save_curves_png
 
         history = json.loads((self.run_dir / "history.json").read_text())
         save_curves_png(history, self.run_dir / "curves.png")
-        predictor = torch_predictor(self.run_dir / "best.pt", device=str(self.device))
+        evaluate_part = self._part_evaluator()
         test_metrics: dict[str, float] = {}
         for part in ("val", "test"):
             samples = self._part(part)
             if not samples:
                 continue
-            report = evaluate(
-                predictor,
-                samples,
-                out_dir=self.run_dir / part,
-                meta={"split": str(self.split_info.get("protocol")), "part": part},
-            )
+            report = evaluate_part(samples, part)
             writer.add_figure(
                 f"{part}/confusion",
                 confusion_figure(np.asarray(report.confusion), report.labels, part),
@@ -509,6 +503,22 @@ class Trainer:
                     "mcc": report.mcc,
                 }
         return test_metrics
+
+    def _report_meta(self, part: str) -> dict[str, str]:
+        return {"split": str(self.split_info.get("protocol")), "part": part}
+
+    def _part_evaluator(self) -> Callable[[Sequence[Sample], str], Any]:
+        """The best checkpoint as ``(samples, part) -> report`` (written to run/part/)."""
+        from sign2text.train.evaluate import evaluate, torch_predictor
+
+        predictor = torch_predictor(self.run_dir / "best.pt", device=str(self.device))
+
+        def run(samples: Sequence[Sample], part: str) -> Any:
+            return evaluate(
+                predictor, samples, out_dir=self.run_dir / part, meta=self._report_meta(part)
+            )
+
+        return run
 
 
 def train(

@@ -20,10 +20,9 @@ checkpoints, TensorBoard, curves, val/test reports). Differences:
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,7 @@ from torch.utils.data import DataLoader, DistributedSampler, Sampler, WeightedRa
 
 from sign2text.data.clips import ClipCache, VideoClipDataset, build_clip_augmenter, clip_samples
 from sign2text.data.sample import Sample
-from sign2text.errors import ConfigError
+from sign2text.errors import ConfigError, ModelError
 from sign2text.models.rgb import TwoOutNet, input_kind
 from sign2text.train.config import DataConfig, TrainConfig
 from sign2text.train.trainer import Progress, Trainer, _unwrap
@@ -185,39 +184,22 @@ class VideoTrainer(Trainer):
         inp = {"kind": "rgb", **dataclasses.replace(self.clip_cfg, pose=False).to_dict()}
         super()._save(path, model, metrics, {**extra, "input": inp})
 
-    def _finish(
-        self, writer: Any, criterion: nn.Module, features: Sequence[Any]
-    ) -> dict[str, float]:
-        from sign2text.train.plots import confusion_figure, save_curves_png
+    def _part_evaluator(self) -> Callable[[Sequence[Sample], str], Any]:
         from sign2text.train.video_eval import evaluate_clips, load_rgb_predictor
 
-        history = json.loads((self.run_dir / "history.json").read_text())
-        save_curves_png(history, self.run_dir / "curves.png")
         loaded = load_rgb_predictor(self.run_dir / "best.pt", device=str(self.device))
-        assert loaded is not None
+        if loaded is None:
+            raise ModelError(f"{self.run_dir / 'best.pt'} is not an RGB checkpoint")
         predictor, clip_cfg = loaded
-        test_metrics: dict[str, float] = {}
-        for part in ("val", "test"):
-            samples = self._part(part)
-            if not samples:
-                continue
-            report = evaluate_clips(
+
+        def run(samples: Sequence[Sample], part: str) -> Any:
+            return evaluate_clips(
                 predictor,
                 samples,
                 clip_cfg,
                 cache_dir=self.cache.folder,
                 out_dir=self.run_dir / part,
-                meta={"split": str(self.split_info.get("protocol")), "part": part},
+                meta=self._report_meta(part),
             )
-            writer.add_figure(
-                f"{part}/confusion",
-                confusion_figure(np.asarray(report.confusion), report.labels, part),
-            )
-            if part == "test":
-                test_metrics = {
-                    "top1": report.top1,
-                    "top5": report.top5,
-                    "macro_f1": report.macro_f1,
-                    "mcc": report.mcc,
-                }
-        return test_metrics
+
+        return run
