@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Generic, TypeVar
 
 from sign2text.errors import ConfigError
 
@@ -55,3 +55,19 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def pipeline_step(spec: Mapping[str, Any]) -> tuple[str, float, dict[str, Any]]:
+    """One config entry of a random pipeline, ``{"name", "p", **kwargs}`` ->
+    (name, probability in [0, 1], the remaining keyword arguments)."""
+    kw = dict(spec)
+    if "name" not in kw:
+        raise ConfigError(f"augmentation entry without a name: {dict(spec)}")
+    name = str(kw.pop("name"))
+    try:
+        p = float(kw.pop("p", 1.0))
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}.p must be a number") from None
+    if not 0.0 <= p <= 1.0:
+        raise ConfigError(f"{name}.p must be in [0, 1], got {p}")
+    return name, p, kw

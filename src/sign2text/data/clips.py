@@ -39,7 +39,7 @@ from sign2text.data.importers.base import VideoItem
 from sign2text.data.sample import Sample
 from sign2text.errors import ConfigError, DatasetError, IntegrityError
 from sign2text.io.video import VideoLimits, VideoSource, iter_frames
-from sign2text.registry import Registry
+from sign2text.registry import Registry, pipeline_step
 
 log = logging.getLogger(__name__)
 
@@ -438,13 +438,7 @@ def build_clip_augmenter(specs: Sequence[Mapping[str, Any]]) -> ClipAugmenter:
     """From config entries ``{"name", "p", **kwargs}`` (see :data:`CLIP_AUGMENTATIONS`)."""
     steps: list[tuple[ClipAugmentation, float]] = []
     for spec in specs:
-        kw = dict(spec)
-        if "name" not in kw:
-            raise ConfigError(f"augmentation entry without a name: {dict(spec)}")
-        name = str(kw.pop("name"))
-        p = float(kw.pop("p", 1.0))
-        if not 0.0 <= p <= 1.0:
-            raise ConfigError(f"{name}.p must be in [0, 1], got {p}")
+        name, p, kw = pipeline_step(spec)
         try:
             steps.append((CLIP_AUGMENTATIONS.get(name)(**kw), p))
         except TypeError as exc:

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from sign2text.errors import ConfigError
 from sign2text.features.core import mirror, resample
 from sign2text.landmarks import skeleton as sk
-from sign2text.registry import Registry
+from sign2text.registry import Registry, pipeline_step
 
 
 class Augmentation(Protocol):
@@ -230,11 +230,6 @@ def build_augmenter(specs: Sequence[Mapping[str, Any]]) -> Augmenter:
     """Pipeline from config: a list of ``{"name": ..., "p": ..., **kwargs}``."""
     steps: list[tuple[Augmentation, float]] = []
     for spec in specs:
-        kw = dict(spec)
-        if "name" not in kw:
-            raise ConfigError(f"augmentation entry without a name: {dict(spec)}")
-        name = str(kw.pop("name"))
-        p = float(kw.pop("p", 1.0))
-        _check_range(f"{name}.p", p, 0.0, 1.0)
+        name, p, kw = pipeline_step(spec)
         steps.append((create_augmentation(name, **kw), p))
     return Augmenter(tuple(steps))
