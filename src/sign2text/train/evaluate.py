@@ -199,17 +199,46 @@ def evaluate(
     With ``out_dir``, writes ``report.json``, ``report.md`` and ``confusion.png`` there.
     """
     predictor = model if isinstance(model, Predictor) else load_predictor(model)
-    if not samples:
-        raise InputError("no samples to evaluate")
-    labels = list(predictor.labels)
-    index = {lab: i for i, lab in enumerate(labels)}
-    inside = [s for s in samples if s.label in index]
-    oov = Counter(s.label for s in samples if s.label not in index)
-    if oov:
-        log.warning("%d samples have labels outside the model's vocabulary", sum(oov.values()))
-    y = np.array([index[s.label] for s in inside], dtype=np.int64)
+    inside, y = in_vocabulary(samples, predictor.labels)
     feats = compute_all(inside, predictor.features)
     logits = predict_all(predictor, feats, batch_size, progress)
+    report = report_from_logits(predictor.name, predictor.labels, samples, inside, y, logits, meta)
+    if out_dir is not None:
+        write_report(report, out_dir)
+    return report
+
+
+def in_vocabulary(
+    samples: Sequence[Sample], labels: Sequence[str]
+) -> tuple[list[Sample], NDArray[np.int64]]:
+    """The samples whose label the model knows, and their class indices.
+
+    Raises :class:`InputError` for an empty set; the others are counted in the report
+    (``out_of_vocabulary``), never silently dropped.
+    """
+    if not samples:
+        raise InputError("no samples to evaluate")
+    index = {lab: i for i, lab in enumerate(labels)}
+    inside = [s for s in samples if s.label in index]
+    outside = len(samples) - len(inside)
+    if outside:
+        log.warning("%d samples have labels outside the model's vocabulary", outside)
+    return inside, np.array([index[s.label] for s in inside], dtype=np.int64)
+
+
+def report_from_logits(
+    name: str,
+    labels: Sequence[str],
+    samples: Sequence[Sample],
+    inside: Sequence[Sample],
+    y: NDArray[np.int64],
+    logits: NDArray[Any],
+    meta: dict[str, Any] | None = None,
+) -> EvalReport:
+    """Metrics, per-class/per-signer accuracy and the confusion matrix of ``logits``
+    (one row per sample of ``inside``, classes ``y``); ``samples`` is the whole set."""
+    known = set(labels)
+    oov = Counter(s.label for s in samples if s.label not in known)
     pred = logits.argmax(axis=1) if len(logits) else np.zeros(0, np.int64)
     cm = metrics.confusion_matrix(y, pred, len(labels))
     summary = (
@@ -217,15 +246,13 @@ def evaluate(
         if len(y)
         else dict.fromkeys(("top1", "top5", "macro_f1", "mcc"), float("nan"))
     )
-    per_class = metrics.group_accuracy([s.label for s in inside], y, pred)
-    per_signer = metrics.group_accuracy([s.signer for s in inside], y, pred)
-    report = EvalReport(
-        model=predictor.name,
-        labels=labels,
+    return EvalReport(
+        model=name,
+        labels=list(labels),
         n_samples=len(samples),
         n_evaluated=len(inside),
-        per_class=per_class,
-        per_signer=per_signer,
+        per_class=metrics.group_accuracy([s.label for s in inside], y, pred),
+        per_signer=metrics.group_accuracy([s.signer for s in inside], y, pred),
         out_of_vocabulary=dict(sorted(oov.items())),
         confusion=cm.tolist(),
         meta=dict(meta or {}),
@@ -234,9 +261,6 @@ def evaluate(
         macro_f1=summary["macro_f1"],
         mcc=summary["mcc"],
     )
-    if out_dir is not None:
-        write_report(report, out_dir, cm)
-    return report
 
 
 def write_report(report: EvalReport, out_dir: str | Path, cm: NDArray[Any] | None = None) -> None:

@@ -9,7 +9,6 @@ inputs are clips from :mod:`sign2text.data.clips` (uniform sampling, centre crop
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,15 @@ from numpy.typing import NDArray
 
 from sign2text.data.clips import ClipCache, ClipConfig, clip_samples, eval_clip
 from sign2text.data.sample import Sample
-from sign2text.errors import DatasetError, InputError, ModelError
+from sign2text.errors import DatasetError, ModelError
 from sign2text.features.core import FeatureConfig
-from sign2text.train import metrics
-from sign2text.train.evaluate import EvalReport, Predictor, write_report
+from sign2text.train.evaluate import (
+    EvalReport,
+    Predictor,
+    in_vocabulary,
+    report_from_logits,
+    write_report,
+)
 
 log = logging.getLogger(__name__)
 
@@ -115,40 +119,14 @@ def evaluate_clips(
     meta: dict[str, Any] | None = None,
 ) -> EvalReport:
     """Evaluate an RGB model on video samples (see :func:`clip_samples`)."""
-    if not samples:
-        raise InputError("no samples to evaluate")
-    labels = list(predictor.labels)
-    index = {lab: i for i, lab in enumerate(labels)}
-    inside = [s for s in samples if s.label in index]
-    oov = Counter(s.label for s in samples if s.label not in index)
-    y = np.array([index[s.label] for s in inside], dtype=np.int64)
+    inside, y = in_vocabulary(samples, predictor.labels)
     cache = ClipCache(cache_dir, clip_cfg)
     logits = predict_clips(predictor, clip_inputs(inside, cache), batch_size)
     cache.close()
-    pred = logits.argmax(axis=1) if len(logits) else np.zeros(0, np.int64)
-    cm = metrics.confusion_matrix(y, pred, len(labels))
-    summary = (
-        metrics.summary(logits, y)
-        if len(y)
-        else dict.fromkeys(("top1", "top5", "macro_f1", "mcc"), float("nan"))
-    )
-    report = EvalReport(
-        model=predictor.name,
-        labels=labels,
-        n_samples=len(samples),
-        n_evaluated=len(inside),
-        per_class=metrics.group_accuracy([s.label for s in inside], y, pred),
-        per_signer=metrics.group_accuracy([s.signer for s in inside], y, pred),
-        out_of_vocabulary=dict(sorted(oov.items())),
-        confusion=cm.tolist(),
-        meta={"input": "rgb", **dict(meta or {})},
-        top1=summary["top1"],
-        top5=summary["top5"],
-        macro_f1=summary["macro_f1"],
-        mcc=summary["mcc"],
-    )
+    meta = {"input": "rgb", **dict(meta or {})}
+    report = report_from_logits(predictor.name, predictor.labels, samples, inside, y, logits, meta)
     if out_dir is not None:
-        write_report(report, out_dir, cm)
+        write_report(report, out_dir)
     return report
 
 
