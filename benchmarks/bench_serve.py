@@ -3,7 +3,7 @@
 Usage (from the repository root)::
 
     .venv-dev/bin/python benchmarks/bench_serve.py [--clip C] [--requests 16] \\
-        [--workers 2] [--queue-size 8] [--out result.json]
+        [--workers 1] [--queue-size 8] [--out result.json]
 
 Starts ``sign2text serve`` in a subprocess on a free loopback port and measures:
 
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--videos-dir", type=Path, default=None)
     parser.add_argument("--requests", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--queue-size", type=int, default=8)
     parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args(argv)

@@ -38,7 +38,7 @@ def register(sub: Any) -> None:
     p.add_argument("--host", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 8000; 0 picks a free one)")
     p.add_argument("--model", type=Path, help="an exported .onnx model (default: bundled)")
-    p.add_argument("--workers", type=int, help="recognitions running at once (default 2)")
+    p.add_argument("--workers", type=int, help="recognitions running at once (default 1)")
     p.add_argument(
         "--queue-size", type=int, help="uploads waiting beyond the workers before 503 (default 8)"
     )

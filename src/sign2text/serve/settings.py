@@ -46,7 +46,10 @@ class ServeSettings(BaseSettings):
         default=None, description="exported .onnx model; None: the bundled one"
     )
     max_upload_bytes: int = Field(default=50 * MIB, ge=1, description="largest accepted upload")
-    workers: int = Field(default=2, ge=1, le=64, description="recognizers running at once")
+    # One MediaPipe graph already keeps ~1.3 cores busy and holds ~250 MiB; one worker
+    # keeps the server's peak under 700 MB (docs/benchmarks.md). Add workers on machines
+    # with more cores and memory.
+    workers: int = Field(default=1, ge=1, le=64, description="recognizers running at once")
     queue_size: int = Field(default=8, ge=0, le=4096, description="jobs waiting beyond the workers")
     api_key: SecretStr | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
