@@ -91,7 +91,7 @@ def test_settings_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> N
         monkeypatch.delenv(f"SIGN2TEXT_SERVE_{name}", raising=False)
     d = ServeSettings()
     assert d.host == "127.0.0.1" and d.port == 8000 and d.model is None
-    assert d.max_upload_bytes == 50 * 1024 * 1024 and d.workers == 2 and d.queue_size == 8
+    assert d.max_upload_bytes == 50 * 1024 * 1024 and d.workers == 1 and d.queue_size == 8
     assert d.api_key is None and d.cors_origins == []
     assert d.static_dir.name == "static" and d.static_dir.parent.name == "serve"
     monkeypatch.setenv("SIGN2TEXT_SERVE_PORT", "9123")
