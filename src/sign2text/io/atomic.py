@@ -8,6 +8,7 @@ never sees a half-written file, even when the writer is killed with SIGKILL.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import io
 import os
@@ -29,7 +30,12 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temporary file that replaces ``path`` only when the block succeeds."""
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    remove_orphaned_temps(dest)
+    # The writer's pid is in the name, so a later write can tell a temp file left by a
+    # killed writer (removed) from one being written right now (kept).
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{dest.name}.{os.getpid()}.", suffix=".tmp", dir=dest.parent
+    )
     # mkstemp creates 0600; the result should get the usual permissions of a new file.
     os.fchmod(fd, 0o666 & ~_umask())
     try:
@@ -43,6 +49,42 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
             os.unlink(tmp)
         raise
     _fsync_dir(dest.parent)
+
+
+def remove_orphaned_temps(dest: str | Path) -> list[Path]:
+    """Remove the temporary files of :func:`atomic_write` for ``dest`` whose writer is gone.
+
+    A writer killed with SIGKILL cannot clean up; its ``.<name>.<pid>.<random>.tmp`` was
+    never renamed over ``dest`` (so nothing half-written was ever visible), and it is
+    removed here once no process with that pid exists. Returns the removed paths.
+    """
+    target = Path(dest)
+    prefix = f".{target.name}."
+    removed: list[Path] = []
+    try:
+        candidates = list(target.parent.glob(f"{glob.escape(prefix)}*.tmp"))
+    except OSError:
+        return removed
+    for tmp in candidates:
+        pid_text = tmp.name[len(prefix) :].split(".", 1)[0]
+        if not pid_text.isdigit() or _alive(int(pid_text)):
+            continue  # another naming scheme, or a writer still at work
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            tmp.unlink()
+            removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return True  # not a pid we can reason about: keep the file
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
 
 
 @contextlib.contextmanager
