@@ -200,12 +200,14 @@ class Trainer:
     def _part(self, name: str) -> list[Sample]:
         return [self.samples[i] for i in self.parts.get(name, [])]
 
-    def _loader(
-        self, name: str, features: Sequence[tdata.Features], train: bool
-    ) -> DataLoader[Any]:
-        idx = self.parts.get(name, [])
-        samples = [self.samples[i] for i in idx]
-        ds = ClipDataset(
+    # How a batch is assembled from dataset items (the video trainer stacks clips).
+    collate_fn: Callable[..., Any] = staticmethod(collate)
+
+    def _dataset(
+        self, samples: list[Sample], idx: Sequence[int], features: Sequence[Any], train: bool
+    ) -> Any:
+        """The torch dataset of one part (``idx`` into ``self.samples`` and ``features``)."""
+        return ClipDataset(
             samples,
             [self.index[s.label] for s in samples],
             [features[i] for i in idx],
@@ -213,6 +215,11 @@ class Trainer:
             build_augmenter(self.cfg.augment) if train else None,
             seed=self.cfg.seed,
         )
+
+    def _loader(self, name: str, features: Sequence[Any], train: bool) -> DataLoader[Any]:
+        idx = self.parts.get(name, [])
+        samples = [self.samples[i] for i in idx]
+        ds = self._dataset(samples, idx, features, train)
         sampler: Sampler[Any] | None = None
         gen = torch.Generator().manual_seed(self.cfg.seed)
         if train and self.dist.world > 1:
@@ -227,7 +234,7 @@ class Trainer:
             batch_size=self.cfg.batch_size,
             shuffle=train and sampler is None,
             sampler=sampler,
-            collate_fn=collate,
+            collate_fn=self.collate_fn,
             num_workers=self.cfg.num_workers,
             generator=gen,
             drop_last=False,

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, DistributedSampler, Sampler, WeightedRandomSampler
 
 from sign2text.data.clips import ClipCache, VideoClipDataset, build_clip_augmenter, clip_samples
 from sign2text.data.sample import Sample
@@ -121,10 +119,12 @@ class VideoTrainer(Trainer):
         log.info("clip cache %s: %d clips decoded", self.cache.folder, self.cache.decodes)
         return []
 
-    def _loader(self, name: str, features: Sequence[Any], train: bool) -> DataLoader[Any]:
-        idx = self.parts.get(name, [])
-        samples = [self.samples[i] for i in idx]
-        ds = VideoClipDataset(
+    collate_fn = staticmethod(collate_clips)
+
+    def _dataset(
+        self, samples: list[Sample], idx: Sequence[int], features: Sequence[Any], train: bool
+    ) -> Any:
+        return VideoClipDataset(
             samples,
             [self.index[s.label] for s in samples],
             self.cache,
@@ -132,24 +132,6 @@ class VideoTrainer(Trainer):
             train=train,
             seed=self.cfg.seed,
             keep_in_memory=len(self.samples) <= _MEMORY_CLIPS and self.cfg.num_workers == 0,
-        )
-        sampler: Sampler[Any] | None = None
-        gen = torch.Generator().manual_seed(self.cfg.seed)
-        if train and self.dist.world > 1:
-            sampler = DistributedSampler(ds, shuffle=True, seed=self.cfg.seed, drop_last=True)  # type: ignore[arg-type]
-        elif train and self.cfg.balanced_sampling:
-            counts = Counter(s.label for s in samples)
-            weights = [1.0 / counts[s.label] ** 0.5 for s in samples]
-            sampler = WeightedRandomSampler(weights, len(samples), generator=gen)
-        return DataLoader(
-            ds,  # type: ignore[arg-type]
-            batch_size=self.cfg.batch_size,
-            shuffle=train and sampler is None,
-            sampler=sampler,
-            collate_fn=collate_clips,
-            num_workers=self.cfg.num_workers,
-            generator=gen,
-            drop_last=False,
         )
 
     def _forward_loss(
