@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import socket
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,3 +171,68 @@ async () => {
 
 def install_page_helpers(page: Any) -> None:
     page.evaluate(PAGE_HELPERS)
+
+
+def fake_camera_y4m(clip: Path, out: Path) -> Path:
+    """``clip`` as a 640x480 30 fps y4m for Chromium's fake camera (~36 MB for 3 s).
+
+    Skips without ffmpeg, or fails when CI requires the browser tests.
+    """
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if shutil.which("ffmpeg") is None:
+        if os.environ.get("SIGN2TEXT_REQUIRE_BROWSER") == "1":
+            pytest.fail("ffmpeg is required for the fake-camera tests")
+        pytest.skip("ffmpeg is not installed")
+    cmd = ["ffmpeg", "-loglevel", "error", "-y", "-i", str(clip)]
+    cmd += ["-vf", "scale=640:480", "-r", "30", "-pix_fmt", "yuv420p", str(out)]
+    subprocess.run(cmd, check=True, timeout=120)
+    return out
+
+
+@contextlib.contextmanager
+def fake_camera_browser(y4m: Path) -> Iterator[Any]:
+    """Debian Chromium whose camera loops ``y4m`` (see :func:`fake_camera_y4m`)."""
+    from playwright.sync_api import sync_playwright
+
+    args = [
+        *CHROMIUM_FLAGS,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={y4m}",
+    ]
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        yield b
+        b.close()
+
+
+@contextlib.contextmanager
+def page_opener(
+    browser: Any, server: Server, default_path: str, default_viewport: tuple[int, int], **ctx: Any
+) -> Iterator[Callable[..., PageEnv]]:
+    """``open(path, viewport)``: the demo in a fresh browser context (``ctx`` options), with
+    every request, WebSocket and console line recorded; contexts closed at the end."""
+    contexts: list[Any] = []
+
+    def _open(path: str = default_path, viewport: tuple[int, int] = default_viewport) -> PageEnv:
+        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, **ctx)
+        contexts.append(context)
+        page = context.new_page()
+        traffic = Traffic()
+        page.on("request", lambda r: traffic.requests.append((r.method, r.url)))
+        page.on("websocket", lambda ws: traffic.websockets.append(ws.url))
+        page.on("console", lambda m: traffic.console.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda e: traffic.console.append(f"pageerror: {e}"))
+        page.goto(server.url + path)
+        page.wait_for_selector("body[data-ready='true']", timeout=30_000)
+        return PageEnv(page, traffic, server)
+
+    try:
+        yield _open
+    finally:
+        for context in contexts:
+            context.close()

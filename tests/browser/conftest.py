@@ -7,9 +7,6 @@ Each test module skips itself when ``/usr/bin/chromium`` or the built vendor fol
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import threading
 import time
 import urllib.request
@@ -19,14 +16,14 @@ from typing import Any
 
 import pytest
 from browser_helpers import (
-    CHROMIUM,
-    CHROMIUM_FLAGS,
     HELLO,
     STATIC,
     PageEnv,
     Server,
-    Traffic,
+    fake_camera_browser,
+    fake_camera_y4m,
     free_port,
+    page_opener,
 )
 
 
@@ -72,15 +69,7 @@ def server(videos_dir: Path) -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def fake_camera_clip(videos_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The hello clip as a 640x480 30 fps y4m for Chromium's fake camera (~36 MB, in tmp)."""
-    if shutil.which("ffmpeg") is None:
-        if os.environ.get("SIGN2TEXT_REQUIRE_BROWSER") == "1":
-            pytest.fail("ffmpeg is required for the fake-camera test")
-        pytest.skip("ffmpeg is not installed")
-    out = tmp_path_factory.mktemp("camera") / "hello.y4m"
-    cmd = ["ffmpeg", "-loglevel", "error", "-y", "-i", str(videos_dir / HELLO)]
-    cmd += ["-vf", "scale=640:480", "-r", "30", "-pix_fmt", "yuv420p", str(out)]
-    subprocess.run(cmd, check=True, timeout=120)
-    return out
+    return fake_camera_y4m(videos_dir / HELLO, tmp_path_factory.mktemp("camera") / "hello.y4m")
 
 
 @pytest.fixture(scope="module")
@@ -91,39 +80,13 @@ def browser(fake_camera_clip: Path) -> Iterator[Any]:
     thread while it is open, and later tests that call ``asyncio.run`` (tests/serve)
     fail with "cannot be called from a running event loop" if it outlives this folder.
     """
-    from playwright.sync_api import sync_playwright
-
-    args = [
-        *CHROMIUM_FLAGS,
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={fake_camera_clip}",
-    ]
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
+    with fake_camera_browser(fake_camera_clip) as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def open_page(browser: Any, server: Server) -> Iterator[Callable[..., PageEnv]]:
     """``open_page(path="/", viewport=(w, h))``: the demo in a fresh browser context,
     with every request, WebSocket and console line recorded."""
-    contexts: list[Any] = []
-
-    def _open(path: str = "/", viewport: tuple[int, int] = (1280, 900)) -> PageEnv:
-        ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
-        contexts.append(ctx)
-        page = ctx.new_page()
-        traffic = Traffic()
-        page.on("request", lambda r: traffic.requests.append((r.method, r.url)))
-        page.on("websocket", lambda ws: traffic.websockets.append(ws.url))
-        page.on("console", lambda m: traffic.console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda e: traffic.console.append(f"pageerror: {e}"))
-        page.goto(server.url + path)
-        page.wait_for_selector("body[data-ready='true']", timeout=30_000)
-        return PageEnv(page, traffic, server)
-
-    yield _open
-    for ctx in contexts:
-        ctx.close()
+    with page_opener(browser, server, "/", (1280, 900)) as open_:
+        yield open_

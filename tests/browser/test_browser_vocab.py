@@ -8,15 +8,20 @@ model."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_FLAGS, PageEnv, Server, Traffic, skip_reason
+from browser_helpers import (
+    PageEnv,
+    Server,
+    fake_camera_browser,
+    fake_camera_y4m,
+    page_opener,
+    skip_reason,
+)
 
 _reason = skip_reason()
 if _reason is not None:
@@ -31,53 +36,19 @@ ADD_WORD_LIMIT_MS = 1000.0
 @pytest.fixture(scope="module")
 def new_word_camera(videos_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The "need" clip as a 640x480 30 fps y4m for the fake camera (as conftest's hello)."""
-    if shutil.which("ffmpeg") is None:
-        pytest.skip("ffmpeg is not installed")
-    out = tmp_path_factory.mktemp("camera_vocab") / "need.y4m"
-    cmd = ["ffmpeg", "-loglevel", "error", "-y", "-i", str(videos_dir / CLIP)]
-    cmd += ["-vf", "scale=640:480", "-r", "30", "-pix_fmt", "yuv420p", str(out)]
-    subprocess.run(cmd, check=True, timeout=120)
-    return out
+    return fake_camera_y4m(videos_dir / CLIP, tmp_path_factory.mktemp("camera_vocab") / "need.y4m")
 
 
 @pytest.fixture(scope="module")
 def teach_browser(new_word_camera: Path) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    args = [
-        *CHROMIUM_FLAGS,
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={new_word_camera}",
-    ]
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
+    with fake_camera_browser(new_word_camera) as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def open_teach_page(teach_browser: Any, server: Server) -> Iterator[Callable[..., PageEnv]]:
-    contexts: list[Any] = []
-
-    def _open(path: str = "/#teach", viewport: tuple[int, int] = (390, 844)) -> PageEnv:
-        ctx = teach_browser.new_context(
-            viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True
-        )
-        contexts.append(ctx)
-        page = ctx.new_page()
-        traffic = Traffic()
-        page.on("request", lambda r: traffic.requests.append((r.method, r.url)))
-        page.on("websocket", lambda ws: traffic.websockets.append(ws.url))
-        page.on("console", lambda m: traffic.console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda e: traffic.console.append(f"pageerror: {e}"))
-        page.goto(server.url + path)
-        page.wait_for_selector("body[data-ready='true']", timeout=30_000)
-        return PageEnv(page, traffic, server)
-
-    yield _open
-    for ctx in contexts:
-        ctx.close()
+    with page_opener(teach_browser, server, "/#teach", (390, 844), accept_downloads=True) as o:
+        yield o
 
 
 def words_listed(page: Any) -> list[str]:
