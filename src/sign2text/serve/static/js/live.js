@@ -35,6 +35,28 @@ export function nextFrame(video) {
   });
 }
 
+/** The front camera (640x480 ideal) playing in `video`; resolves with its MediaStream. */
+export async function openCamera(video) {
+  const stream = await navigator.mediaDevices.getUserMedia({
+    video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: "user" },
+    audio: false,
+  });
+  try {
+    video.srcObject = stream;
+    await video.play();
+  } catch (err) {
+    closeCamera(stream, video);
+    throw err;
+  }
+  return stream;
+}
+
+/** Stop every track of `stream` (may be null) and detach it from `video`. */
+export function closeCamera(stream, video) {
+  if (stream) for (const track of stream.getTracks()) track.stop();
+  video.srcObject = null;
+}
+
 export function cameraMessage(err) {
   switch (err && err.name) {
     case "NotAllowedError":
@@ -136,12 +158,7 @@ export class LiveMode {
       await this.load();
       if (this.beforeStart) await this.beforeStart(); // e.g. read the stored vocabulary
       this.setStatus("Starting the camera…");
-      this.mediaStream = await navigator.mediaDevices.getUserMedia({
-        video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: "user" },
-        audio: false,
-      });
-      el.video.srcObject = this.mediaStream;
-      await el.video.play();
+      this.mediaStream = await openCamera(el.video);
     } catch (err) {
       this.showError(cameraMessage(err));
       this.setStatus("");
@@ -269,11 +286,8 @@ export class LiveMode {
   }
 
   releaseCamera() {
-    if (this.mediaStream) {
-      for (const track of this.mediaStream.getTracks()) track.stop();
-      this.mediaStream = null;
-    }
-    this.el.video.srcObject = null;
+    closeCamera(this.mediaStream, this.el.video);
+    this.mediaStream = null;
   }
 
   async stop() {

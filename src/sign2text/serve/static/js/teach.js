@@ -16,7 +16,7 @@
 
 import { describeError } from "./api.js";
 import { resultsToFrame } from "./landmarks.js";
-import { cameraMessage, nextFrame } from "./live.js";
+import { cameraMessage, closeCamera, nextFrame, openCamera } from "./live.js";
 import { NONE_LABEL, NoSigningError, StreamRecognizer } from "./stream.js";
 import { MAX_EXAMPLES, UserVocabulary, VocabularyError } from "./vocab.js";
 
@@ -260,11 +260,8 @@ export class TeachMode {
   }
 
   releaseCamera() {
-    if (this.mediaStream) {
-      for (const track of this.mediaStream.getTracks()) track.stop();
-      this.mediaStream = null;
-    }
-    this.el.video.srcObject = null;
+    closeCamera(this.mediaStream, this.el.video);
+    this.mediaStream = null;
     const c = this.el.canvas;
     c.getContext("2d").clearRect(0, 0, c.width, c.height);
   }
@@ -339,12 +336,7 @@ export class TeachMode {
       if (have + n > MAX_EXAMPLES) throw new VocabularyError(`“${word}” would have more than ${MAX_EXAMPLES} examples`);
       await this.live.load((text) => this.setStatus(text));
       this.setStatus("Starting the camera…");
-      this.mediaStream = await navigator.mediaDevices.getUserMedia({
-        video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: "user" },
-        audio: false,
-      });
-      el.video.srcObject = this.mediaStream;
-      await el.video.play();
+      this.mediaStream = await openCamera(el.video);
     } catch (err) {
       const text = err instanceof VocabularyError ? err.message : err && err.name ? cameraMessage(err) : describeError(err);
       this.showError(text);
