@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sign2text.errors import InputError
-from sign2text.runtime.metadata import NONE_LABEL
+from sign2text.runtime.metadata import METADATA_KEY, NONE_LABEL, parse_metadata
 
 MAX_INT8_ACCURACY_DROP_POINTS = 0.5
 _BATCH = 64
@@ -48,7 +48,8 @@ def _run_onnx(
     feats: Sequence[NDArray[np.float32]],
     masks: Sequence[NDArray[np.bool_]],
     threads: int,
-) -> NDArray[np.float32]:
+) -> tuple[NDArray[np.float32], tuple[str, ...]]:
+    """Logits of every sample, and the model's labels (from its metadata)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -60,7 +61,8 @@ def _run_onnx(
         x, m = pad_batch(feats[i : i + _BATCH], masks[i : i + _BATCH])
         out.append(np.asarray(sess.run(["logits"], {"features": x, "mask": m})[0]))
     result: NDArray[np.float32] = np.concatenate(out).astype(np.float32)
-    return result
+    meta = sess.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+    return result, parse_metadata(meta, str(path)).labels
 
 
 def _run_torch(
@@ -96,8 +98,8 @@ def parity_report(
     max |logit diff| torch-vs-fp32 and fp32-vs-int8, top-1 agreement, accuracies, the
     accuracy delta in points and the decision of :func:`choose_model`.
     """
-    fp32_logits = _run_onnx(Path(fp32), feats, masks, threads)
-    int8_logits = _run_onnx(Path(int8), feats, masks, threads)
+    fp32_logits, names = _run_onnx(Path(fp32), feats, masks, threads)
+    int8_logits, _ = _run_onnx(Path(int8), feats, masks, threads)
     report: dict[str, Any] = {
         "n": len(feats),
         "data": data,
@@ -123,9 +125,6 @@ def parity_report(
         acc8 = float((int8_logits.argmax(-1) == y).mean())
         report["accuracy"] = {"fp32": acc32, "int8": acc8}
         report["delta_points"] = round((acc8 - acc32) * 100.0, 4)
-        from sign2text.runtime.onnx_model import OnnxClassifier
-
-        names = OnnxClassifier(Path(fp32)).labels
         none = names.index(NONE_LABEL) if NONE_LABEL in names else None
         report["reject_threshold"] = calibrate_reject_threshold(
             _softmax(fp32_logits), y, ignore=none
