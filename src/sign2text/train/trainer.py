@@ -184,12 +184,16 @@ class Trainer:
         if not self.parts.get("train"):
             raise ConfigError("the split has no training samples")
         self.index = {lab: i for i, lab in enumerate(self.labels)}
-        self.in_dim = feature_dim(cfg.features)
         self.model_args: dict[str, Any] = {
             **dict(cfg.model.args),
-            "in_dim": self.in_dim,
+            **self._input_args(),
             "num_classes": len(self.labels),
         }
+        self.in_dim = int(self.model_args["in_dim"])
+
+    def _input_args(self) -> dict[str, Any]:
+        """The model arguments fixed by the input: the feature width for landmark models."""
+        return {"in_dim": feature_dim(self.cfg.features)}
 
     # ----------------------------------------------------------------- helpers
     def _bar(self, it: Iterable[Any], **kw: Any) -> Iterable[Any]:

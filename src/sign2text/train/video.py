@@ -98,17 +98,13 @@ class VideoTrainer(Trainer):
         if self.twoout and self.dist.world > 1:
             raise ConfigError("twooutnet trains on one device (its pose loss bypasses DDP)")
         self.clip_cfg = dataclasses.replace(cfg.clips, pose=self.twoout)
-        self.in_dim = 3
-        self.model_args = {
-            **dict(cfg.model.args),
-            "size": cfg.clips.size,
-            "frames": cfg.clips.frames,
-            "in_dim": 3,
-            "num_classes": len(self.labels),
-        }
         cache_dir = cfg.data.cache_dir or str(self.run_dir / "clip_cache")
         self.cache = ClipCache(cache_dir, self.clip_cfg)
         self._pose: dict[bool, list[float]] = {True: [], False: []}
+
+    def _input_args(self) -> dict[str, Any]:
+        # RGB clips: 3 channels at the configured size and frame count.
+        return {"size": self.cfg.clips.size, "frames": self.cfg.clips.frames, "in_dim": 3}
 
     def _features(self) -> list[Any]:
         """Decode every clip into the cache once (no per-sample features)."""
