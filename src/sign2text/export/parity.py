@@ -14,26 +14,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sign2text.errors import InputError
+from sign2text.features import pad_batch
 from sign2text.runtime.metadata import METADATA_KEY, NONE_LABEL, parse_metadata
 
 MAX_INT8_ACCURACY_DROP_POINTS = 0.5
 _BATCH = 64
-
-
-def pad_batch(
-    feats: Sequence[NDArray[np.float32]], masks: Sequence[NDArray[np.bool_]]
-) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
-    """Stack variable-length (T_i, F) features into (B, T_max, F) with a padded mask."""
-    if len(feats) != len(masks) or not feats:
-        raise InputError("features and masks must be non-empty and of equal count")
-    t_max = max(len(f) for f in feats)
-    x = np.zeros((len(feats), t_max, *feats[0].shape[1:]), dtype=np.float32)
-    m = np.zeros((len(feats), t_max), dtype=bool)
-    for i, (f, k) in enumerate(zip(feats, masks, strict=True)):
-        x[i, : len(f)] = f
-        m[i, : len(k)] = k
-    return x, m
 
 
 def _softmax(logits: NDArray[np.float32]) -> NDArray[np.float32]:

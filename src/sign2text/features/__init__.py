@@ -9,6 +9,7 @@ from sign2text.features.core import (
     compute_features,
     feature_dim,
     feature_names,
+    pad_batch,
 )
 
-__all__ = ["FeatureConfig", "compute_features", "feature_dim", "feature_names"]
+__all__ = ["FeatureConfig", "compute_features", "feature_dim", "feature_names", "pad_batch"]

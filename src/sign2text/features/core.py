@@ -22,13 +22,14 @@ Steps, in order (each switchable in :class:`FeatureConfig`):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from sign2text.errors import ConfigError
+from sign2text.errors import ConfigError, InputError
 from sign2text.landmarks import skeleton as sk
 
 _L_SHOULDER = sk.POSE.start + sk.POSE_INDEX["left_shoulder"]
@@ -227,3 +228,18 @@ def _compute_features(
     # Extreme coordinates (garbage input) must not blow up a model.
     np.clip(feats, -50.0, 50.0, out=feats)
     return feats.astype(np.float32), mask
+
+
+def pad_batch(
+    feats: Sequence[NDArray[np.float32]], masks: Sequence[NDArray[np.bool_]]
+) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
+    """Stack variable-length (T_i, F) features into (B, T_max, F) with a padded mask."""
+    if len(feats) != len(masks) or not feats:
+        raise InputError("features and masks must be non-empty and of equal count")
+    t_max = max(len(f) for f in feats)
+    x = np.zeros((len(feats), t_max, *feats[0].shape[1:]), dtype=np.float32)
+    m = np.zeros((len(feats), t_max), dtype=bool)
+    for i, (f, k) in enumerate(zip(feats, masks, strict=True)):
+        x[i, : len(f)] = f
+        m[i, : len(k)] = k
+    return x, m
