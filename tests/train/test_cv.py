@@ -78,3 +78,22 @@ def test_folds_report_and_final_export(pack: Path, tmp_path: Path) -> None:
     hello = next(s for s in read_pack(pack) if s.label == "hello")
     rec = Recognizer(bundle).recognize_landmarks(hello.landmarks)
     assert rec.label in WORDS
+    # The final export carries the built-in prototypes of its training data.
+    assert meta.prototypes is not None
+    assert set(meta.prototypes.labels) == set(WORDS) - {"_none_"}
+
+    # `sign2text prototypes` rewrites them from given data, here one per word.
+    assert main(["prototypes", str(bundle), "--data", str(pack), "--per-word", "1"]) == 0
+    again = OnnxClassifier(bundle).metadata
+    assert again.prototypes is not None and sorted(again.prototypes.labels) == [
+        "coffee",
+        "get",
+        "hello",
+    ]
+    assert again.reject_threshold == meta.reject_threshold  # the rest of the card is kept
+    # Data without one of the model's words: a one-line error, the file is unchanged.
+    only = tmp_path / "only_hello.npz"
+    write_pack(only, [s for s in read_pack(pack) if s.label == "hello"])
+    before = bundle.read_bytes()
+    assert main(["prototypes", str(bundle), "--data", str(only)]) == 2
+    assert bundle.read_bytes() == before

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from sign2text.errors import NoSigningError, VocabularyError, VocabularyModelError
+from sign2text.errors import ModelError, NoSigningError, VocabularyError, VocabularyModelError
 from sign2text.runtime import OnnxClassifier, Recognizer, bundled_model_path
+from sign2text.runtime.metadata import ClassPrototypes
 from sign2text.runtime.vocab import (
+    PROTOTYPE_MARGIN,
+    PROTOTYPE_THRESHOLD,
     SIMILARITY_MARGIN,
     SIMILARITY_THRESHOLD,
     UserVocabulary,
-    decide,
+    decide_by_probability,
+    decide_by_prototypes,
     default_vocab_path,
     embed_landmarks,
     model_identity,
+    nearest_similarity,
+    prototype_matrix,
+    prototypes_from_embeddings,
 )
 
 WORDS = ("sun", "moon", "flower")
@@ -41,7 +50,8 @@ def test_prototype_is_normalized_mean() -> None:
     assert m is not None and m.word == "a" and m.similarity == pytest.approx(1.0)
 
 
-def test_decide_rule() -> None:
+def test_decide_by_probability_rule() -> None:
+    decide = decide_by_probability
     t = SIMILARITY_THRESHOLD
     assert decide(t + 0.1, 0.99, True)  # built-in rejected
     m = SIMILARITY_MARGIN
@@ -49,6 +59,68 @@ def test_decide_rule() -> None:
     assert not decide(0.9, 0.9 - m + 0.01, False)  # within the margin: built-in stands
     assert not decide(0.8, 0.9, False)  # built-in confidently another word
     assert not decide(t - 0.01, 0.0, True)  # not similar enough: keeps _none_
+
+
+def test_decide_by_prototypes_rule() -> None:
+    t, m = PROTOTYPE_THRESHOLD, PROTOTYPE_MARGIN
+    assert decide_by_prototypes(t + 0.1, t + 0.05 - m)  # nearer than every built-in word
+    assert not decide_by_prototypes(t + 0.1, t + 0.1 - m)  # a built-in word is as near
+    assert not decide_by_prototypes(t + 0.1, 0.95)  # a built-in word is nearer
+    assert not decide_by_prototypes(t - 0.01, -1.0)  # not similar enough to the user word
+
+
+def test_prototypes_from_embeddings_clusters_each_word() -> None:
+    rng = np.random.default_rng(0)
+    centres = np.eye(4)
+    # "a" is signed two ways (axes 0 and 1), "b" one way (axis 2).
+    emb = np.concatenate([centres[i] + 0.05 * rng.standard_normal((30, 4)) for i in (0, 1, 2)])
+    labels = ["a"] * 60 + ["b"] * 30
+    one = prototypes_from_embeddings(emb, labels, ["a", "b"], per_word=1)
+    assert one.labels == ("a", "b")
+    mat = prototype_matrix(one)
+    assert mat is not None
+    a_mean = emb[:60] / np.linalg.norm(emb[:60], axis=1, keepdims=True)
+    want = a_mean.mean(0) / np.linalg.norm(a_mean.mean(0))
+    np.testing.assert_allclose(mat[0], want, atol=2e-3)  # float16 storage
+    two = prototypes_from_embeddings(emb, labels, ["a", "b"], per_word=2)
+    assert two.labels == ("a", "a", "b", "b")
+    m2 = prototype_matrix(two)
+    assert m2 is not None
+    # The two centres of "a" are its two ways of signing, not their blend.
+    assert sorted(np.argmax(m2[:2], axis=1).tolist()) == [0, 1]
+    assert nearest_similarity(m2, centres[1]) > 0.99
+    assert nearest_similarity(mat, centres[1]) < 0.8
+    # Deterministic for a seed; fewer recordings than per_word: one prototype each.
+    assert prototypes_from_embeddings(emb, labels, ["a", "b"], per_word=2) == two
+    few = prototypes_from_embeddings(emb[:2], ["a", "a"], ["a"], per_word=5)
+    assert few.labels == ("a", "a")
+    with pytest.raises(VocabularyError):
+        prototypes_from_embeddings(emb, labels, ["a", "zzz"], per_word=1)
+
+
+def test_class_prototypes_json_round_trip_and_checks() -> None:
+    p = prototypes_from_embeddings(np.eye(3), ["a", "b", "b"], ["a", "b"], per_word=2)
+    doc = json.loads(json.dumps(p.to_json()))
+    assert ClassPrototypes.from_json(doc, ("_none_", "a", "b"), "m") == p
+    bad_cases: list[dict[str, Any]] = [
+        {**doc, "labels": ["a", "zzz", "b"]},  # not a word of the model
+        {**doc, "labels": ["a", "_none_", "b"]},
+        {**doc, "data": doc["data"][:-4]},  # too few bytes
+        {**doc, "data": "***"},  # not base64
+        {**doc, "dtype": "float32"},
+        {**doc, "dim": 0},
+        {**doc, "data": ClassPrototypes.from_matrix(["a"] * 3, 2 * np.eye(3)).to_json()["data"]},
+        "not an object",
+    ]
+    for bad in bad_cases:
+        with pytest.raises(ModelError):
+            ClassPrototypes.from_json(bad, ("_none_", "a", "b"), "m")
+
+
+def test_bundled_model_has_prototypes_of_every_word() -> None:
+    meta = OnnxClassifier(bundled_model_path()).metadata
+    assert meta.prototypes is not None
+    assert set(meta.prototypes.labels) == set(meta.labels) - {"_none_"}
 
 
 def test_add_rules() -> None:
@@ -138,12 +210,41 @@ def test_recognizer_learns_taught_words(classifier: OnnxClassifier, bhutan: Any)
                 total += 1
                 if r.label == w:
                     assert r.top_k[0] == (w, r.confidence) and not r.rejected
-        # Functional floor, not the measured figure (docs/personal_vocabulary.md: ~68%
+        # Functional floor, not the measured figure (docs/personal_vocabulary.md: 84.7%
         # top-1 at K=5 on the 10 Bhutanese test words; here 3 words).
         assert hits / total >= 0.5, f"{hits}/{total}"
         # Without the vocabulary none of these words can be answered.
         rec.vocabulary = None
         assert all(rec.recognize_landmarks(lm).label not in WORDS for lm in bhutan["sun"][50:55])
+
+
+def test_model_without_prototypes_uses_the_probability_rule(tmp_path: Path, bhutan: Any) -> None:
+    pytest.importorskip("torch")
+    from sign2text.export import read_metadata, write_metadata
+    from sign2text.features import compute_features
+
+    path = tmp_path / "old.onnx"
+    shutil.copy(bundled_model_path(), path)
+    write_metadata(path, dataclasses.replace(read_metadata(path), prototypes=None))
+    clf = OnnxClassifier(path)
+    vocab = _teach(clf, bhutan)
+    decisions = []
+    with Recognizer(path, vocabulary=vocab) as rec:
+        assert rec._builtin_prototypes is None
+        for lm in [*bhutan["sun"][50:60], *bhutan["eat"][50:60]]:
+            r = rec.recognize_landmarks(lm)
+            f, m = compute_features(lm, clf.metadata.features)
+            logits, emb = clf.logits_and_embedding(f[None], m[None])
+            probs = np.exp(logits[0] - logits[0].max())
+            probs /= probs.sum()
+            top = int(np.argmax(probs))
+            rejected = clf.labels[top] == "_none_" or probs[top] < rec.reject_threshold
+            match = vocab.nearest(emb[0])
+            assert match is not None
+            want = decide_by_probability(match.similarity, float(probs[top]), rejected)
+            assert (r.label == match.word) == want
+            decisions.append(want)
+    assert any(decisions)
 
 
 def test_recognizer_refuses_other_model_vocab() -> None:

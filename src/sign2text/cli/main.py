@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "sign2text.cli.cmd_evaluate",
     "sign2text.cli.cmd_cv",
     "sign2text.cli.cmd_export",
+    "sign2text.cli.cmd_prototypes",
     "sign2text.cli.cmd_recognize",
     "sign2text.cli.cmd_live",
     "sign2text.cli.cmd_serve",

@@ -19,6 +19,7 @@ from sign2text.export.parity import (
     parity_markdown,
     parity_report,
 )
+from sign2text.export.prototypes import store_prototypes
 
 __all__ = [
     "MAX_INT8_ACCURACY_DROP_POINTS",
@@ -32,5 +33,6 @@ __all__ = [
     "parity_report",
     "quantize_int8",
     "read_metadata",
+    "store_prototypes",
     "write_metadata",
 ]

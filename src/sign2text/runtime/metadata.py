@@ -12,6 +12,11 @@ An exported model stores one JSON document under the ``metadata_props`` key
       "input": "landmarks"
     }
 
+A model can also carry ``"prototypes"``: ``{"labels": [...], "vectors": [[E floats], ...]}``,
+unit-norm cluster centres of each built-in word's training embeddings (a label per
+vector; :class:`ClassPrototypes`, written by ``sign2text prototypes``); personal
+vocabularies compare a user word against them (``sign2text.runtime.vocab``).
+
 RGB models (``input: "rgb"``) also carry ``"input_config"``: the clip pipeline
 (``sign2text.data.clips.ClipConfig``: size, frames, resize, fps, mean, std).
 
@@ -21,10 +26,15 @@ was trained with, and a model card with free fields.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from sign2text.errors import ModelError
 from sign2text.features import FeatureConfig
@@ -33,6 +43,74 @@ METADATA_KEY = "sign2text"
 METADATA_FORMAT = "sign2text-onnx/1"
 NONE_LABEL = "_none_"
 DEFAULT_REJECT_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class ClassPrototypes:
+    """Unit-norm prototype embeddings of the built-in words (``_none_`` has none).
+
+    A word can have several (``labels`` repeats it): the centres of clusters of its
+    training recordings, as one word is signed in several ways by different people.
+    Stored compactly as little-endian float16, base64-encoded::
+
+        {"labels": [...N words], "dim": E, "dtype": "float16", "data": "<base64 of N*E>"}
+    """
+
+    labels: tuple[str, ...]
+    dim: int
+    data: bytes  # float16 little-endian, (len(labels), dim) row-major
+
+    @classmethod
+    def from_matrix(cls, labels: Sequence[str], matrix: NDArray[Any]) -> ClassPrototypes:
+        m = np.asarray(matrix, dtype="<f2")
+        if m.ndim != 2 or len(m) != len(labels):
+            raise ModelError(f"prototypes: {len(labels)} labels for a matrix of shape {m.shape}")
+        return cls(tuple(labels), int(m.shape[1]), m.tobytes())
+
+    def matrix(self) -> NDArray[np.float64]:
+        """(N, E) float64, one row per label."""
+        m = np.frombuffer(self.data, dtype="<f2").reshape(len(self.labels), self.dim)
+        return m.astype(np.float64)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "labels": list(self.labels),
+            "dim": self.dim,
+            "dtype": "float16",
+            "data": base64.b64encode(self.data).decode("ascii"),
+        }
+
+    @classmethod
+    def from_json(cls, value: Any, labels: tuple[str, ...], where: str) -> ClassPrototypes:
+        """Parse and check; :class:`ModelError` when malformed."""
+
+        def bad(why: str) -> ModelError:
+            return ModelError(f"{where}: bad 'prototypes' in model metadata ({why})")
+
+        if not isinstance(value, dict):
+            raise bad("an object expected")
+        names, dim, data = value.get("labels"), value.get("dim"), value.get("data")
+        if not isinstance(names, list) or not names or not all(isinstance(x, str) for x in names):
+            raise bad("labels must be a non-empty list of strings")
+        unknown = sorted(set(names) - set(labels))
+        if unknown or NONE_LABEL in names:
+            raise bad(f"labels must be words of the model, got {unknown or [NONE_LABEL]}")
+        if not isinstance(dim, int) or isinstance(dim, bool) or not 1 <= dim <= 4096:
+            raise bad("dim must be a positive integer")
+        if value.get("dtype") != "float16" or not isinstance(data, str):
+            raise bad("float16 data in base64 expected")
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except ValueError:
+            raise bad("data is not base64") from None
+        if len(raw) != 2 * dim * len(names):
+            raise bad(f"{len(raw)} bytes for {len(names)} vectors of {dim}")
+        out = cls(tuple(names), dim, raw)
+        m = out.matrix()
+        norms = np.linalg.norm(m, axis=1)
+        if not np.isfinite(m).all() or not (np.abs(norms - 1.0) < 1e-2).all():
+            raise bad("vectors must be finite and of unit length")
+        return out
 
 
 @dataclass(frozen=True)
@@ -45,6 +123,7 @@ class ModelMetadata:
     card: dict[str, Any] = field(default_factory=dict)
     input: str = "landmarks"
     input_config: dict[str, Any] = field(default_factory=dict)
+    prototypes: ClassPrototypes | None = None
 
     @property
     def reject_threshold(self) -> float:
@@ -72,6 +151,8 @@ class ModelMetadata:
         }
         if self.input_config:
             doc["input_config"] = self.input_config
+        if self.prototypes is not None:
+            doc["prototypes"] = self.prototypes.to_json()
         return doc
 
 
@@ -107,6 +188,11 @@ def parse_metadata(text: str | None, where: str) -> ModelMetadata:
         card=card,
         input=str(data.get("input", "landmarks")),
         input_config=_input_config(data.get("input_config"), where),
+        prototypes=(
+            None
+            if data.get("prototypes") is None
+            else ClassPrototypes.from_json(data["prototypes"], tuple(labels), where)
+        ),
     )
 
 

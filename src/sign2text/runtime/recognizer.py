@@ -118,6 +118,10 @@ class Recognizer:
             from sign2text.runtime.vocab import model_identity
 
             vocabulary.check_model(model_identity(path))
+        from sign2text.runtime.vocab import prototype_matrix
+
+        # Built-in prototypes (model metadata) for the user-word decision; None: older file.
+        self._builtin_prototypes = prototype_matrix(self.metadata.prototypes)
         self._extractor = HolisticExtractor(self.holistic_config)
         # RGB models (metadata input "rgb") take clips, not landmarks: see runtime/rgb.py.
         self._rgb = RgbPipeline(self.metadata) if self.metadata.input == "rgb" else None
@@ -184,10 +188,10 @@ class Recognizer:
         best, conf = top[0]
         rejected = best == NONE_LABEL or conf < self.reject_threshold
         if embedding is not None and self.vocabulary is not None:
-            from sign2text.runtime.vocab import decide
-
             match = self.vocabulary.nearest(embedding)
-            if match is not None and decide(match.similarity, conf, rejected):
+            if match is not None and self._user_word_wins(
+                match.similarity, conf, rejected, embedding
+            ):
                 # A user word wins: it leads top_k with its cosine similarity.
                 sim = round(match.similarity, 6)
                 top = [(match.word, sim), *top[: self.top_k - 1]]
@@ -201,6 +205,17 @@ class Recognizer:
             timings=timings,
             rejected=rejected,
         )
+
+    def _user_word_wins(
+        self, similarity: float, conf: float, rejected: bool, embedding: NDArray[np.float32]
+    ) -> bool:
+        """The user-word decision of :mod:`sign2text.runtime.vocab` for this model."""
+        from sign2text.runtime import vocab
+
+        if self._builtin_prototypes is not None:
+            builtin = vocab.nearest_similarity(self._builtin_prototypes, embedding)
+            return vocab.decide_by_prototypes(similarity, builtin)
+        return vocab.decide_by_probability(similarity, conf, rejected)
 
     def _recognize_rgb(self, inp: RgbInput, t0: float) -> Recognition:
         """RGB models: the clip straight into the model (``hands_rate`` is not measured: 0)."""

@@ -2,15 +2,25 @@
 
 The exported model outputs an ``embedding`` (B, 128) next to its ``logits``. A user
 word is the list of the L2-normalized embeddings of its examples; its **prototype** is
-the normalized mean of those. A new sign's nearest prototype (cosine similarity ``s``)
-competes with the built-in classifier (top label, top probability ``p``):
+the normalized mean of those. A new sign's nearest user prototype (cosine similarity
+``s``) competes with the built-in words:
 
-    the user word wins  <=>  s >= SIMILARITY_THRESHOLD  and
-                             (the built-in answer is rejected or s > p + SIMILARITY_MARGIN)
+* models that carry **built-in prototypes** (``"prototypes"`` in the model metadata: the
+  mean embedding of each built-in word over its training recordings, written by
+  ``sign2text prototypes`` / :func:`class_prototypes`), with ``b`` the cosine similarity
+  to the nearest built-in prototype::
 
-The rule and its constants were tuned on crowd recordings of words that are neither
+      the user word wins  <=>  s >= PROTOTYPE_THRESHOLD  and  s > b + PROTOTYPE_MARGIN
+
+* older model files without them, against the built-in classifier's top probability
+  ``p`` and whether it rejects::
+
+      the user word wins  <=>  s >= SIMILARITY_THRESHOLD  and
+                               (the built-in answer is rejected or s > p + SIMILARITY_MARGIN)
+
+Both rules and their constants were tuned on crowd recordings of words that are neither
 built-in nor in the Bhutanese test set (``benchmarks/bench_vocab.py --phase tune``) and
-then tested once on the Bhutanese words (``--phase test``); figures in
+then tested on the Bhutanese words (``--phase test``); figures in
 ``docs/personal_vocabulary.md``. The browser (``static/js/vocab.js``) implements the same
 arithmetic and the same file format.
 
@@ -31,7 +41,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,20 +50,27 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sign2text.errors import NoSigningError, VocabularyError, VocabularyModelError
-from sign2text.features import compute_features
+from sign2text.features import compute_features, pad_batch
 from sign2text.io.atomic import atomic_write_text, sha256_file
 from sign2text.landmarks import skeleton as sk
-from sign2text.runtime.metadata import NONE_LABEL
+from sign2text.runtime.metadata import NONE_LABEL, ClassPrototypes
 from sign2text.runtime.onnx_model import OnnxClassifier
 
 log = logging.getLogger(__name__)
 
 VOCAB_FORMAT = "sign2text-vocab/1"
 VOCAB_ENV = "SIGN2TEXT_VOCAB"
-# Cosine similarity a sign needs to its nearest user word, and how much it must exceed
-# a built-in answer that is not rejected (tuned, see module docs).
+# With built-in prototypes: the cosine similarity a sign needs to its nearest user word,
+# and how much more similar than to the nearest built-in word it must be (tuned).
+PROTOTYPE_THRESHOLD = 0.55
+PROTOTYPE_MARGIN = 0.0
+# Without them: the similarity a sign needs, and how much it must exceed the top
+# probability of a built-in answer that is not rejected (tuned, see module docs).
 SIMILARITY_THRESHOLD = 0.55
 SIMILARITY_MARGIN = 0.1
+# Prototypes per built-in word stored in a model (``sign2text prototypes``; tuned).
+PROTOTYPES_PER_WORD = 16
+_PROTOTYPE_BATCH = 128
 MAX_EXAMPLES = 50
 MAX_WORDS = 500
 _WORD_RE = re.compile(r"^[^\s\x00-\x1f][^\x00-\x1f]{0,62}$")
@@ -106,17 +123,126 @@ class VocabMatch:
     similarity: float
 
 
-def decide(
+def decide_by_prototypes(
+    similarity: float,
+    builtin_similarity: float,
+    threshold: float = PROTOTYPE_THRESHOLD,
+    margin: float = PROTOTYPE_MARGIN,
+) -> bool:
+    """Whether the nearest user word beats the nearest built-in prototype (module docs)."""
+    return similarity >= threshold and similarity > builtin_similarity + margin
+
+
+def decide_by_probability(
     similarity: float,
     builtin_confidence: float,
     builtin_rejected: bool,
     threshold: float = SIMILARITY_THRESHOLD,
     margin: float = SIMILARITY_MARGIN,
 ) -> bool:
-    """Whether the nearest user word beats the built-in answer (see module docs)."""
+    """Whether the nearest user word beats the built-in answer, for a model without
+    built-in prototypes (see module docs)."""
     return similarity >= threshold and (
         builtin_rejected or similarity > builtin_confidence + margin
     )
+
+
+def prototype_matrix(prototypes: ClassPrototypes | None) -> NDArray[np.float64] | None:
+    """The built-in prototypes as a (C, E) array of unit rows, or None."""
+    if prototypes is None:
+        return None
+    return normalize(prototypes.matrix())
+
+
+def nearest_similarity(matrix: NDArray[np.float64], embedding: NDArray[Any]) -> float:
+    """The cosine similarity of one embedding (E,) to the nearest row of ``matrix``."""
+    e = normalize(np.asarray(embedding, dtype=np.float64).reshape(-1))
+    return float(np.max(matrix @ e))
+
+
+def class_prototypes(
+    classifier: OnnxClassifier,
+    samples: Iterable[tuple[str, NDArray[Any]]],
+    *,
+    per_word: int = PROTOTYPES_PER_WORD,
+    progress: Callable[[Iterable[Any]], Iterable[Any]] = lambda it: it,
+) -> ClassPrototypes:
+    """Built-in prototypes of a model from labelled landmark sequences (label, (T, 543, 3)).
+
+    The recordings of each built-in word (not ``_none_``; other labels and recordings
+    without hands are skipped) are embedded with the model, and
+    :func:`prototypes_from_embeddings` clusters them into up to ``per_word`` prototypes.
+    Raises :class:`~sign2text.errors.VocabularyError` when a word has no recording.
+    """
+    cfg = classifier.metadata.features
+    words = [w for w in classifier.labels if w != NONE_LABEL]
+    keep = set(words)
+    labels: list[str] = []
+    embs: list[NDArray[np.float64]] = []
+    batch: list[tuple[NDArray[np.float32], NDArray[np.bool_]]] = []
+
+    def flush() -> None:
+        x, m = pad_batch([f for f, _ in batch], [k for _, k in batch])
+        embs.append(normalize(classifier.embed(x, m)))
+        batch.clear()
+
+    for label, landmarks in progress(samples):
+        if label not in keep:
+            continue
+        lm = sk.validate(landmarks)
+        if sk.hand_rate(lm) == 0.0:
+            continue
+        batch.append(compute_features(lm, cfg))
+        labels.append(label)
+        if len(batch) >= _PROTOTYPE_BATCH:
+            flush()
+    if batch:
+        flush()
+    missing = sorted(keep - set(labels))
+    if missing:
+        raise VocabularyError(f"no recording with hands for built-in words: {', '.join(missing)}")
+    return prototypes_from_embeddings(np.concatenate(embs), labels, words, per_word)
+
+
+def prototypes_from_embeddings(
+    embeddings: NDArray[Any],
+    labels: Sequence[str],
+    words: Sequence[str],
+    per_word: int = PROTOTYPES_PER_WORD,
+    *,
+    seed: int = 0,
+    iterations: int = 25,
+) -> ClassPrototypes:
+    """Up to ``per_word`` prototypes of each word: spherical k-means (deterministic for a
+    seed) on the unit embeddings (N, E) of its recordings; 1 = the normalized mean."""
+    if per_word < 1:
+        raise VocabularyError(f"per_word must be >= 1, got {per_word}")
+    x = normalize(embeddings)
+    y = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    names: list[str] = []
+    rows: list[NDArray[np.float64]] = []
+    for w in words:
+        pts = x[y == w]
+        if len(pts) == 0:
+            raise VocabularyError(f"no embedding of the built-in word {w!r}")
+        k = min(per_word, len(pts))
+        centres = normalize(pts.mean(axis=0, keepdims=True))
+        if k > 1:
+            centres = pts[rng.choice(len(pts), k, replace=False)]
+            for _ in range(iterations):
+                near = np.argmax(pts @ centres.T, axis=1)
+                centres = normalize(
+                    np.stack(
+                        [
+                            pts[near == j].mean(0) if (near == j).any() else centres[j]
+                            for j in range(k)
+                        ]
+                    )
+                )
+        names += [w] * len(centres)
+        rows += list(centres)
+    return ClassPrototypes.from_matrix(names, np.stack(rows))
 
 
 class UserVocabulary:

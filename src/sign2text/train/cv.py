@@ -206,11 +206,12 @@ def cv_markdown(r: dict[str, Any]) -> str:
 def export_final(
     checkpoint: str | Path, cv: dict[str, Any], out_dir: str | Path
 ) -> tuple[Path, dict[str, Any]]:
-    """Export the final model with the CV figures, threshold and int8 decision in its card.
+    """Export the final model with the CV figures, threshold and int8 decision in its card,
+    and the built-in prototypes of its training data (``sign2text prototypes``).
 
     Returns the path of the file to ship (int8 when CV parity allows, else fp32).
     """
-    from sign2text.export import export_onnx, quantize_int8
+    from sign2text.export import export_onnx, quantize_int8, store_prototypes
     from sign2text.models import load_checkpoint
 
     out = Path(out_dir)
@@ -231,5 +232,8 @@ def export_final(
     }
     fp32 = export_onnx(model, ckpt, out / "model.fp32.onnx", card=card)
     int8 = quantize_int8(fp32, out / "model.int8.onnx")
+    train = tdata.training_samples(load_config(Path(checkpoint).parent / "config.json").data)
+    for path in (fp32, int8):
+        store_prototypes(path, train)
     chosen = int8 if cv["int8_parity"]["decision"] == "int8" else fp32
     return chosen, card

@@ -127,6 +127,13 @@ def make_split(
     return parts, {"protocol": split.protocol, "seed": split.seed, "signers": split.signers}
 
 
+def training_samples(cfg: DataConfig) -> list[Sample]:
+    """The training part of a config's data: loaded, selected and split as ``train`` does."""
+    samples, _ = select_samples(load_data(cfg), cfg)
+    parts, _ = make_split(samples, cfg)
+    return [samples[i] for i in parts["train"]]
+
+
 def compute_all(
     samples: Sequence[Sample],
     cfg: FeatureConfig,
