@@ -14,26 +14,38 @@ import pytest
 
 from sign2text.runtime import OnnxClassifier
 from sign2text.runtime.vocab import (
+    PROTOTYPE_MARGIN,
+    PROTOTYPE_THRESHOLD,
     SIMILARITY_MARGIN,
     SIMILARITY_THRESHOLD,
     UserVocabulary,
-    decide,
+    decide_by_probability,
+    decide_by_prototypes,
     embed_landmarks,
+    nearest_similarity,
+    prototype_matrix,
 )
 
 JS = Path(__file__).parents[2] / "src/sign2text/serve/static/js/vocab.js"
 
 SCRIPT = """
-import {UserVocabulary, decide, SIMILARITY_THRESHOLD, SIMILARITY_MARGIN} from %s;
+import * as V from %s;
 import {readFileSync} from "node:fs";
 const inp = JSON.parse(readFileSync(0, "utf8"));
-const v = UserVocabulary.fromJSON(inp.doc);
+const v = V.UserVocabulary.fromJSON(inp.doc);
 const [names, protos] = v.prototypes();
 const nearest = inp.queries.map((q) => v.nearest(q));
-const decisions = inp.cases.map(([s, c, r]) => decide(s, c, r));
-const thr = SIMILARITY_THRESHOLD;
-const margin = SIMILARITY_MARGIN;
-console.log(JSON.stringify({names, protos, nearest, decisions, thr, margin, doc: v.toJSON()}));
+const decisions = inp.cases.map(([s, c, r]) => V.decideByProbability(s, c, r));
+const protoDecisions = inp.protoCases.map(([s, b]) => V.decideByPrototypes(s, b));
+const builtin = V.decodePrototypes(inp.builtin);
+const builtinSims = inp.queries.map((q) => V.nearestSimilarity(builtin, q));
+const constants = [
+  V.SIMILARITY_THRESHOLD, V.SIMILARITY_MARGIN, V.PROTOTYPE_THRESHOLD, V.PROTOTYPE_MARGIN,
+];
+console.log(JSON.stringify({
+  names, protos, nearest, decisions, protoDecisions, builtinSims, constants,
+  builtinRows: builtin.rows.slice(0, 3), doc: v.toJSON(),
+}));
 """
 
 
@@ -50,10 +62,19 @@ def test_js_matches_python(tmp_path: Path, classifier: OnnxClassifier, bhutan: A
         (0.56, 0.99, True),
         (0.54, 0.0, True),
     ]
+    proto_cases = [(0.9, 0.8), (0.9, 0.95), (0.5, 0.1), (0.6, 0.6), (0.7, 0.69)]
+    builtin = classifier.metadata.prototypes
+    assert builtin is not None
     script = tmp_path / "run.mjs"
     script.write_text(SCRIPT % json.dumps(JS.as_uri()))
     doc = json.loads(vocab.dumps())
-    payload = {"doc": doc, "queries": [q.tolist() for q in queries], "cases": cases}
+    payload = {
+        "doc": doc,
+        "queries": [q.tolist() for q in queries],
+        "cases": cases,
+        "protoCases": proto_cases,
+        "builtin": builtin.to_json(),
+    }
     out = subprocess.run(
         ["node", str(script)],
         input=json.dumps(payload),
@@ -65,14 +86,27 @@ def test_js_matches_python(tmp_path: Path, classifier: OnnxClassifier, bhutan: A
     js = json.loads(out.stdout)
     py_vocab = UserVocabulary.from_json(doc)  # Python reads the same (rounded) file
     names, protos = py_vocab.prototypes()
-    assert js["names"] == names and js["thr"] == SIMILARITY_THRESHOLD
-    assert js["margin"] == SIMILARITY_MARGIN
+    assert js["names"] == names
+    assert js["constants"] == [
+        SIMILARITY_THRESHOLD,
+        SIMILARITY_MARGIN,
+        PROTOTYPE_THRESHOLD,
+        PROTOTYPE_MARGIN,
+    ]
     np.testing.assert_allclose(np.array(js["protos"]), protos, atol=1e-9)
     for q, m in zip(queries, js["nearest"], strict=True):
         pm = py_vocab.nearest(q)
         assert pm is not None and m["word"] == pm.word
         assert m["similarity"] == pytest.approx(pm.similarity, abs=1e-9)
-    assert js["decisions"] == [decide(*c) for c in cases]
+    assert js["decisions"] == [decide_by_probability(*c) for c in cases]
+    assert js["protoDecisions"] == [decide_by_prototypes(*c) for c in proto_cases]
+    # The model's built-in prototypes decode to the same rows (float16 in base64) and
+    # give the same nearest-built-in similarity.
+    mat = prototype_matrix(builtin)
+    assert mat is not None
+    np.testing.assert_allclose(np.array(js["builtinRows"]), mat[:3], atol=1e-12)
+    for q, b in zip(queries, js["builtinSims"], strict=True):
+        assert b == pytest.approx(nearest_similarity(mat, q), abs=1e-9)
     # JS writes the same format: Python loads it back to the same vocabulary.
     back = UserVocabulary.from_json(js["doc"])
     assert back.dumps() == py_vocab.dumps()

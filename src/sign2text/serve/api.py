@@ -282,6 +282,7 @@ async def model_card(service: ServiceDep) -> ModelResponse:
         model=meta.model,
         features=meta.features.to_dict(),
         card=meta.card,
+        prototypes=None if meta.prototypes is None else meta.prototypes.to_json(),
         file=ModelFile(
             name=service.model_path.name,
             bytes=service.model_bytes,

@@ -186,6 +186,13 @@ class ModelResponse(BaseModel):
     model: dict[str, Any]
     features: dict[str, Any]
     card: dict[str, Any]
+    prototypes: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "built-in prototypes for personal vocabularies (labels, dim, float16 data in "
+            "base64); null when the model has none"
+        ),
+    )
     file: ModelFile
 
 

@@ -7,6 +7,7 @@
 
 import { checkConfig, computeFeatures, featureDim, handRate } from "./features.js";
 import { NONE_LABEL, NoSigningError } from "./stream.js";
+import { decodePrototypes } from "./vocab.js";
 
 const DEFAULT_REJECT_THRESHOLD = 0.5;
 
@@ -65,6 +66,8 @@ export class BrowserClassifier {
     this.topK = Math.max(1, topK | 0);
     /** The model has an `embedding` output (a personal vocabulary can be used). */
     this.hasEmbedding = session.outputNames.includes("embedding");
+    /** The model's built-in prototypes (vocab.decodePrototypes), null when it has none. */
+    this.prototypes = decodePrototypes(model.prototypes);
     /** SHA-256 of the model file (hex), null when unknown. */
     this.modelSha256 = modelSha256;
   }

@@ -141,7 +141,7 @@ export class LiveMode {
         const result = await classifier.recognizeLandmarks(frames);
         const vocab = this.vocabulary;
         if (!vocab || vocab.modelSha256 !== classifier.modelSha256) return result;
-        return applyVocabulary(vocab, result, result.embedding);
+        return applyVocabulary(vocab, result, result.embedding, classifier.prototypes);
       },
     };
   }

@@ -1,10 +1,15 @@
 // Personal vocabulary: port of sign2text.runtime.vocab (DOM-free; also runs in Node).
 // Same file format ("sign2text-vocab/1") and the same arithmetic as Python:
-// prototype = normalized mean of the normalized examples; a user word wins when its
-// cosine similarity >= SIMILARITY_THRESHOLD and (the built-in answer is rejected or
-// the similarity exceeds the built-in top probability by more than SIMILARITY_MARGIN).
+// prototype = normalized mean of the normalized examples. With the model's built-in
+// prototypes (GET /v1/model -> prototypes), a user word wins when its cosine similarity
+// s >= PROTOTYPE_THRESHOLD and s > (similarity to the nearest built-in prototype) +
+// PROTOTYPE_MARGIN; without them, when s >= SIMILARITY_THRESHOLD and (the built-in
+// answer is rejected or s exceeds the built-in top probability by more than
+// SIMILARITY_MARGIN).
 
 export const VOCAB_FORMAT = "sign2text-vocab/1";
+export const PROTOTYPE_THRESHOLD = 0.55; // sign2text.runtime.vocab.PROTOTYPE_THRESHOLD
+export const PROTOTYPE_MARGIN = 0.0; // sign2text.runtime.vocab.PROTOTYPE_MARGIN
 export const SIMILARITY_THRESHOLD = 0.55; // sign2text.runtime.vocab.SIMILARITY_THRESHOLD
 export const SIMILARITY_MARGIN = 0.1; // sign2text.runtime.vocab.SIMILARITY_MARGIN
 export const MAX_EXAMPLES = 50;
@@ -24,8 +29,63 @@ export function normalize(v) {
   return Array.from(v, (x) => (n > 0 ? x / n : x));
 }
 
-/** sign2text.runtime.vocab.decide */
-export function decide(
+/** sign2text.runtime.vocab.decide_by_prototypes */
+export function decideByPrototypes(
+  similarity,
+  builtinSimilarity,
+  threshold = PROTOTYPE_THRESHOLD,
+  margin = PROTOTYPE_MARGIN,
+) {
+  return similarity >= threshold && similarity > builtinSimilarity + margin;
+}
+
+/** float16 (IEEE 754 half, as a uint16) -> number. */
+function halfToFloat(h) {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+/**
+ * The model's built-in prototypes (ClassPrototypes.to_json: labels, dim, float16 data in
+ * base64) as unit rows, or null when the model has none.
+ */
+export function decodePrototypes(doc) {
+  if (!doc) return null;
+  const bin = atob(doc.data);
+  const n = doc.labels.length;
+  if (doc.dtype !== "float16" || bin.length !== 2 * n * doc.dim) {
+    throw new Error("model: malformed built-in prototypes");
+  }
+  const rows = [];
+  for (let i = 0; i < n; i++) {
+    const row = new Array(doc.dim);
+    for (let j = 0; j < doc.dim; j++) {
+      const o = 2 * (i * doc.dim + j);
+      row[j] = halfToFloat(bin.charCodeAt(o) | (bin.charCodeAt(o + 1) << 8));
+    }
+    rows.push(normalize(row));
+  }
+  return { labels: [...doc.labels], rows };
+}
+
+/** sign2text.runtime.vocab.nearest_similarity: cosine to the nearest prototype row. */
+export function nearestSimilarity(prototypes, embedding) {
+  const e = normalize(embedding);
+  let best = -Infinity;
+  for (const row of prototypes.rows) {
+    let s = 0;
+    for (let j = 0; j < e.length; j++) s += row[j] * e[j];
+    if (s > best) best = s;
+  }
+  return best;
+}
+
+/** sign2text.runtime.vocab.decide_by_probability (a model without built-in prototypes) */
+export function decideByProbability(
   similarity,
   builtinConfidence,
   builtinRejected,
@@ -158,12 +218,17 @@ export class UserVocabulary {
  * Apply the vocabulary to one built-in decision (Recognizer._decide with a vocabulary).
  * The user word leads `top_k` in the format of the entries already there: objects
  * `{label, probability}` (classifier.js) or pairs `[label, p]`. A winning result gets
- * `user_word: true`.
+ * `user_word: true`. `prototypes` (decodePrototypes) are the model's built-in ones, or
+ * null for a model without them (Recognizer._user_word_wins).
  */
-export function applyVocabulary(vocab, result, embedding) {
+export function applyVocabulary(vocab, result, embedding, prototypes = null) {
   if (!vocab || !embedding || !vocab.words.size) return result;
   const m = vocab.nearest(Array.from(embedding));
-  if (!m || !decide(m.similarity, result.confidence, result.rejected)) return result;
+  if (!m) return result;
+  const wins = prototypes
+    ? decideByPrototypes(m.similarity, nearestSimilarity(prototypes, Array.from(embedding)))
+    : decideByProbability(m.similarity, result.confidence, result.rejected);
+  if (!wins) return result;
   const rest = result.top_k || [];
   const pairs = rest.length > 0 && Array.isArray(rest[0]);
   const lead = pairs ? [m.word, m.similarity] : { label: m.word, probability: m.similarity };
