@@ -7,6 +7,8 @@
 //              the pose model of model_complexity 1 (pose_landmark_full.tflite).
 //   ort/       onnxruntime-web: the wasm-only ESM bundle (its JS glue is inside) and the
 //              plain SIMD wasm binary (no WebGPU/WebGL/JSEP/JSPI builds).
+//   swagger/   swagger-ui-dist: the bundle, its CSS and favicon, so that the API docs at
+//              /docs work offline (FastAPI's default loads them from a CDN).
 //
 // Idempotent and fast: a file whose size and mtime already match is left alone, and
 // files in vendor/ that are not in the list are removed (dotfiles such as the Makefile's
@@ -56,6 +58,12 @@ const FILES = [
   ["onnxruntime-web", "dist/ort.wasm.bundle.min.mjs", "ort/ort.wasm.bundle.min.mjs"],
   ["onnxruntime-web", "dist/ort-wasm-simd-threaded.wasm", "ort/ort-wasm-simd-threaded.wasm"],
   ["onnxruntime-web", "package.json", "ort/package.json"],
+  ["swagger-ui-dist", "swagger-ui-bundle.js", "swagger/swagger-ui-bundle.js"],
+  ["swagger-ui-dist", "swagger-ui.css", "swagger/swagger-ui.css"],
+  ["swagger-ui-dist", "favicon-32x32.png", "swagger/favicon-32x32.png"],
+  ["swagger-ui-dist", "LICENSE", "swagger/LICENSE"],
+  ["swagger-ui-dist", "NOTICE", "swagger/NOTICE"],
+  ["swagger-ui-dist", "package.json", "swagger/package.json"],
 ];
 
 function same(src, dst) {

@@ -184,7 +184,7 @@ def test_demo_page_and_static_files_carry_the_csp(demo: TestClient, path: str) -
 
 
 def test_api_and_docs_are_left_alone(demo: TestClient) -> None:
-    # /docs loads Swagger UI from a CDN; the JSON API needs no CSP.
+    # /docs (Swagger UI) starts with an inline script; the JSON API needs no CSP.
     for path in ("/docs", "/v1/labels", "/healthz"):
         assert "content-security-policy" not in demo.get(path).headers, path
 

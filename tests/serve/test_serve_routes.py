@@ -135,6 +135,26 @@ def test_missing_static_dir_does_not_break_startup(tmp_path: Path) -> None:
         assert r.status_code == 404 and error_of(r)["code"] == "not_found"
 
 
+def test_docs_page_uses_the_apps_own_swagger_ui(tmp_path: Path) -> None:
+    """Offline docs: with the built vendor folder, /docs loads Swagger UI from /static;
+    without it, FastAPI's CDN copy (the page still answers)."""
+    vendor = tmp_path / "vendor" / "swagger"
+    vendor.mkdir(parents=True)
+    for name in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"):
+        (vendor / name).write_bytes(b"/* test */")
+    settings = ServeSettings(workers=1, queue_size=0, static_dir=tmp_path)
+    with TestClient(create_app(settings)) as c:
+        page = c.get("/docs").text
+        assert '"/static/vendor/swagger/swagger-ui-bundle.js"' in page
+        assert "/static/vendor/swagger/swagger-ui.css" in page
+        assert "cdn." not in page and "/openapi.json" in page
+        assert c.get("/static/vendor/swagger/swagger-ui-bundle.js").status_code == 200
+        assert c.get("/redoc").status_code == 404  # no CDN-only page left behind
+    missing = ServeSettings(workers=1, queue_size=0, static_dir=tmp_path / "missing")
+    with TestClient(create_app(missing)) as c:
+        assert "swagger-ui-bundle.js" in c.get("/docs").text
+
+
 def test_openapi_docs_have_examples(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     spec = client.get("/openapi.json").json()

@@ -8,7 +8,8 @@ Routes:
 * ``/healthz`` (the process answers), ``/readyz`` (model loaded, pools running);
 * ``/`` the web demo's ``index.html`` and ``/static/*`` its files, from
   ``settings.static_dir`` (a placeholder page when the demo is not there);
-* ``/docs`` and ``/openapi.json``.
+* ``/docs`` (Swagger UI from the app's own files when ``make web`` built them) and
+  ``/openapi.json``.
 
 State (model, worker pools) is built in the lifespan and kept on ``app.state``.
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -102,6 +104,8 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by _add_docs, from the app's own files when built
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -123,8 +127,29 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.add_api_websocket_route("/v1/stream", ws.stream_endpoint, name="stream")
     _add_health(app)
+    _add_docs(app, settings.static_dir)
     _add_web(app, settings.static_dir)
     return app
+
+
+def _add_docs(app: FastAPI, static_dir: Path) -> None:
+    """Swagger UI at ``/docs`` from ``static/vendor/swagger`` (``make web``), so that the
+    docs work offline; FastAPI's CDN copy only when that folder was not built."""
+    vendor = static_dir / "vendor" / "swagger"
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        title = f"{app.title} API"
+        if (vendor / "swagger-ui-bundle.js").is_file():
+            base = "/static/vendor/swagger"
+            return get_swagger_ui_html(
+                openapi_url=app.openapi_url or "/openapi.json",
+                title=title,
+                swagger_js_url=f"{base}/swagger-ui-bundle.js",
+                swagger_css_url=f"{base}/swagger-ui.css",
+                swagger_favicon_url=f"{base}/favicon-32x32.png",
+            )
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=title)
 
 
 def _add_health(app: FastAPI) -> None:

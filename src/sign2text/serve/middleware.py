@@ -100,7 +100,8 @@ class BodyGuard:
 # The web demo's policy: everything from the app's own origin. WebAssembly (MediaPipe
 # Holistic, onnxruntime-web) needs 'wasm-unsafe-eval' (not 'unsafe-eval'); the upload
 # preview plays a blob: URL; workers may start from blob: URLs; the camera
-# (getUserMedia) needs no source. /docs (Swagger UI from a CDN) is left alone.
+# (getUserMedia) needs no source. /docs (Swagger UI's page has an inline script) is left
+# alone.
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'self'",
