@@ -74,6 +74,12 @@ class ConfigError(Sign2TextError):
     code = "bad_config"
 
 
+class ModelInputError(InputError):
+    """The model takes another kind of input (an RGB model given landmarks)."""
+
+    code = "model_input_mismatch"
+
+
 class ModelError(Sign2TextError):
     """A model file or checkpoint is missing, corrupt or incompatible."""
 

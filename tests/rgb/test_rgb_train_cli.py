@@ -109,6 +109,34 @@ def test_rgb_train_evaluate_export_recognize(
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == result["top_k"][0][0]
+    _serve_rgb_model(onnx, clip, tmp_path, result["top_k"][0][0])
+    # Live mode runs on landmarks: a one-line error, not a failure mid-stream.
+    capsys.readouterr()
+    assert main(["live", "--video", str(clip), "--model", str(onnx), "--no-window"]) == 2
+    assert "takes RGB clips" in capsys.readouterr().err
+
+
+def _serve_rgb_model(onnx: Path, clip: Path, tmp_path: Path, want: str) -> None:
+    """The service runs an RGB model: uploads are recognized; the landmark endpoint and
+    the stream, which carry landmarks, answer a clear error instead of failing."""
+    from fastapi.testclient import TestClient
+    from starlette.websockets import WebSocketDisconnect
+
+    from sign2text.serve import ServeSettings, create_app
+
+    settings = ServeSettings(model=onnx, workers=1, queue_size=2, static_dir=tmp_path / "none")
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/v1/model").json()["input"] == "rgb"
+        r = client.post("/v1/recognize", files={"file": ("c.mp4", clip.read_bytes(), "video/mp4")})
+        assert r.status_code == 200, r.text
+        assert r.json()["top_k"][0]["label"] == want
+        r = client.post("/v1/recognize/landmarks", json={"landmarks": [[[0.5, 0.5, 0.0]] * 543]})
+        assert r.status_code == 409 and r.json()["error"]["code"] == "model_input_mismatch"
+        with client.websocket_connect("/v1/stream") as ws:
+            assert ws.receive_json()["code"] == "model_input_mismatch"
+            with pytest.raises(WebSocketDisconnect) as closed:
+                ws.receive_json()
+            assert closed.value.code == 1003
 
 
 def test_twooutnet_trains_with_its_pose_loss(folder_dataset: Path, tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from sign2text.errors import ModelInputError
 from sign2text.io.camera import FrameSource
 from sign2text.io.video import Frame
 from sign2text.landmarks.holistic import HolisticExtractor
@@ -135,6 +136,11 @@ def run_live(
     ``show=None`` shows a window only when :func:`display_available`; ``on_word`` is
     called from the worker as each word is recognized.
     """
+    if recognizer.metadata.input != "landmarks":
+        raise ModelInputError(
+            "live mode runs on landmarks and this model takes RGB clips: use a landmark "
+            "model, or 'sign2text recognize' on a clip"
+        )
     stats = LiveStats()
     window = display_available() if show is None else show
     buf = LatestFrame()

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sign2text.errors import ModelError, NoSigningError
+from sign2text.errors import ModelError, ModelInputError, NoSigningError
 from sign2text.features import compute_features
 from sign2text.io.video import VideoLimits, VideoSource, iter_frames
 from sign2text.landmarks import skeleton as sk
@@ -147,7 +147,7 @@ class Recognizer:
         Raises :class:`~sign2text.errors.NoSigningError` when no frame has a hand.
         """
         if self._rgb is not None:
-            raise ModelError("this model takes RGB clips, not landmarks: recognize a video")
+            raise ModelInputError("this model takes RGB clips, not landmarks: recognize a video")
         t0 = time.perf_counter()
         lm = sk.validate(landmarks)
         rate = sk.hand_rate(lm)

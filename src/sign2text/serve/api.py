@@ -39,6 +39,9 @@ from sign2text.serve.workers import BusyError, PoolClosedError, WorkerPool
 T = TypeVar("T")
 
 API_KEY_HEADER = "X-API-Key"
+RGB_MODEL_MESSAGE = (
+    "this server's model takes RGB video clips, not landmarks: send the clip to POST /v1/recognize"
+)
 
 
 def get_service(request: Request) -> Service:
@@ -230,6 +233,11 @@ def _parse_landmarks(body: bytes) -> LandmarksRequest:
     response_model=RecognitionResponse,
     openapi_extra=_LANDMARKS_BODY,
     responses={
+        409: error_doc(
+            "the served model takes RGB clips, not landmarks: use POST /v1/recognize",
+            "model_input_mismatch",
+            RGB_MODEL_MESSAGE,
+        ),
         413: error_doc("body over the size limit", "payload_too_large", "request body too big"),
         415: error_doc("not JSON", "unsupported_media", "send application/json"),
         422: error_doc(
@@ -245,6 +253,8 @@ async def recognize_landmarks(request: Request, service: ServiceDep) -> Recognit
     """Classify a landmark sequence ``(T, 543, 3)`` (for clients that run MediaPipe
     themselves); no video is decoded."""
     started = time.perf_counter()
+    if service.metadata.input != "landmarks":
+        raise ApiError(409, "model_input_mismatch", RGB_MODEL_MESSAGE)
     ctype = request.headers.get("content-type", "")
     main = ctype.split(";", 1)[0].strip().lower()
     if main and main != "application/json" and not main.endswith("+json"):

@@ -57,7 +57,8 @@ frame, over the WebSocket **/v1/stream** (continuous recognition).
 
 Errors are JSON, `{"error": {"code": "...", "message": "..."}}`, with stable codes:
 400 `bad_request`, 401 `unauthorized`, 404 `not_found`, 405 `method_not_allowed`,
-408 `request_timeout`, 413 `payload_too_large` / `media_too_large`, 415
+408 `request_timeout`, 409 `model_input_mismatch` (landmarks sent to a server whose
+model takes RGB clips), 413 `payload_too_large` / `media_too_large`, 415
 `unsupported_media`, 422 `empty_upload` / `missing_file` / `undecodable_media` /
 `no_signing` / `invalid_landmarks` / `invalid_request`, 503 `busy` (with `Retry-After`)
 / `unavailable`, 504 `timeout`.
@@ -74,7 +75,8 @@ The server answers `{"type": "word", "label", "confidence", "start", "end"}` for
 recognized sign, `{"type": "flushed", "frames", "dropped", "words"}` after a flush, and
 `{"type": "error", "code", "message"}` for a refused message. It closes with 1008
 after 5 refused messages in a row or an oversized message, 1013 when too many streams
-are open, 1000 after a silence of `stream_idle_s`.
+are open, 1003 (after an error `model_input_mismatch`) when the served model takes RGB
+clips, 1000 after a silence of `stream_idle_s`.
 """
 
 

@@ -22,6 +22,7 @@ from sign2text.errors import (
     InputError,
     MediaError,
     MediaTooLargeError,
+    ModelInputError,
     NoSigningError,
     Sign2TextError,
     UnsupportedMediaError,
@@ -35,6 +36,7 @@ _STATUS: tuple[tuple[type[Sign2TextError], int], ...] = (
     (MediaTooLargeError, 413),
     (MediaError, 422),
     (NoSigningError, 422),
+    (ModelInputError, 409),
     (InputError, 422),
     (ConfigError, 422),
 )

@@ -12,7 +12,8 @@ Protocol (JSON text messages; see :class:`~sign2text.serve.schemas.StreamMessage
 
 Close codes: 1008 after :data:`MAX_BAD_MESSAGES` refused messages in a row, on a
 message over ``max_stream_message_bytes``, or with a wrong API key; 1013 when
-``max_streams`` streams are open; 1000 after ``stream_idle_s`` without a message;
+``max_streams`` streams are open; 1003 when the served model takes RGB clips (the
+stream carries landmarks); 1000 after ``stream_idle_s`` without a message;
 1001 when the server stops; 1011 on an unexpected server error.
 
 Segmentation state lives in the connection; each frame is pushed on a worker of the
@@ -46,10 +47,12 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_BAD_MESSAGES = 5
+RGB_STREAM_MESSAGE = "the served model takes RGB video clips: the stream needs a landmark model"
 MIN_FRAME_STEP_S = 1.0 / 120.0  # frames closer than this are dropped (bounds buffers)
 
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
+CLOSE_UNSUPPORTED = 1003
 CLOSE_POLICY = 1008
 CLOSE_INTERNAL = 1011
 CLOSE_TRY_LATER = 1013
@@ -231,6 +234,9 @@ async def stream_endpoint(websocket: WebSocket) -> None:
             or key_matches(websocket.query_params.get("api_key"), key)
         ):
             await _refuse(websocket, "unauthorized", "missing or wrong API key", CLOSE_POLICY)
+            return
+        if service.metadata.input != "landmarks":
+            await _refuse(websocket, "model_input_mismatch", RGB_STREAM_MESSAGE, CLOSE_UNSUPPORTED)
             return
         if not service.open_stream():
             limit = service.settings.max_streams

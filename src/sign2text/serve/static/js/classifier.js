@@ -51,6 +51,11 @@ export class BrowserClassifier {
    * @param {import("./skeleton.js").Skeleton} skel
    */
   constructor(ort, session, model, skel, { topK = 5, modelSha256 = null } = {}) {
+    if (model.input && model.input !== "landmarks") {
+      throw new Error(
+        "this server's model takes RGB video clips: live mode and teaching need a landmark model (Upload works)",
+      );
+    }
     checkConfig(model.features, skel);
     const names = session.inputNames;
     if (!names.includes("features") || !names.includes("mask") || !session.outputNames.includes("logits")) {
