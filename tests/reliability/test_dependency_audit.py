@@ -7,10 +7,9 @@ failure (for a CI job that has the network).
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from audit_deps import audit
+from reliability_helpers import skip_or_fail
 
 pytestmark = pytest.mark.slow
 
@@ -18,8 +17,6 @@ pytestmark = pytest.mark.slow
 def test_no_known_vulnerabilities() -> None:
     status, details = audit("osv", timeout_s=120)  # one service: bounded time in `make test`
     if status == "unavailable":
-        message = f"dependency audit unavailable: {details.get('reason')}"
-        if os.environ.get("SIGN2TEXT_REQUIRE_AUDIT") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+        reason = f"dependency audit unavailable: {details.get('reason')}"
+        skip_or_fail(reason, "SIGN2TEXT_REQUIRE_AUDIT")
     assert status == "ok", details["vulnerabilities"]

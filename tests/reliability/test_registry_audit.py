@@ -9,7 +9,6 @@ the real registries: it skips when they cannot be reached, unless
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +16,7 @@ from typing import Any
 
 import pytest
 from registry_audit import audit, installed_distributions, locked_npm_packages
+from reliability_helpers import skip_or_fail
 
 
 def _files(name: str, versions: dict[str, Any]) -> list[dict[str, Any]]:
@@ -118,8 +118,6 @@ def test_inventory_of_this_project() -> None:
 def test_installed_and_locked_dependencies_pass_the_registries() -> None:
     status, details = audit(timeout=30)
     if status == "unavailable":
-        message = f"registries unreachable: {details.get('reason')} {details.get('errors')}"
-        if os.environ.get("SIGN2TEXT_REQUIRE_REGISTRY_AUDIT") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+        reason = f"registries unreachable: {details.get('reason')} {details.get('errors')}"
+        skip_or_fail(reason, "SIGN2TEXT_REQUIRE_REGISTRY_AUDIT")
     assert status == "ok", details["findings"]
