@@ -66,6 +66,7 @@ def test_live_mode_transcribes_hello_in_the_browser(
     # The frame rate, measured in the page: recorded, compared with the target, not asserted
     # (it depends on how busy the machine is).
     report = {
+        "holistic": page.get_attribute("#live-fps", "data-holistic"),
         "mean_fps": round(mean_fps, 2),
         "last_2s_fps": window_fps,
         "frames": frames1,
@@ -90,3 +91,19 @@ def test_live_mode_transcribes_hello_in_the_browser(
     paths = [u.split(server.url, 1)[1] for _, u in during_load]
     assert all(p.startswith("/static/") or p in MODEL_URLS for p in paths), paths
     assert traffic.since(loaded) == [], traffic.since(loaded)
+
+
+def test_live_mode_main_thread_fallback(open_page: Callable[..., PageEnv]) -> None:
+    """Without Holistic workers (``?holistic=main``, what a browser without WebGL in
+    workers gets), live mode runs one graph on the main thread and still transcribes."""
+    page = open_page("/?holistic=main#live").page
+    page.click("#live-start")
+    page.wait_for_function(
+        "() => +document.querySelector('#live-fps').dataset.frames >= 5", timeout=90_000
+    )
+    assert page.get_attribute("#live-fps", "data-holistic") == "main:1"
+    page.wait_for_function(
+        "() => document.querySelector('#transcript').textContent.includes('hello')",
+        timeout=60_000,
+    )
+    page.click("#live-stop")

@@ -168,7 +168,8 @@ export class LiveMode {
     }
     // A new stream: forget Holistic's tracking and the stream state (Python resets the
     // graph between clips too).
-    this.holistic.holistic.reset();
+    await this.holistic.reset();
+    el.fps.dataset.holistic = `${this.holistic.kind}:${this.holistic.size}`;
     this.stream = new StreamRecognizer(this.vocabularyClassifier(), this.runtime.skel);
     this.processed = 0;
     this.times = [];
@@ -182,22 +183,38 @@ export class LiveMode {
     });
   }
 
+  /**
+   * Camera frames -> Holistic -> the stream. Up to `holistic.size` frames are in flight at
+   * once (one per Holistic worker), so the graphs use several cores; results are used in
+   * capture order. A frame that arrives while every graph is busy is skipped: live mode
+   * processes what it can and never queues up (the Python live mode drops frames too).
+   */
   async loop() {
-    const { video, canvas } = this.el;
-    const skel = this.runtime.skel;
+    const { video } = this.el;
+    const holistic = this.holistic;
     const t0 = performance.now();
+    const inFlight = []; // [{t, results: Promise}] in capture order
     while (this.running) {
+      while (inFlight.length >= holistic.size) await this.use(inFlight.shift());
+      if (!this.running) break;
       await nextFrame(video);
       if (!this.running) break;
       if (video.readyState < 2) continue;
       const t = (performance.now() - t0) / 1000; // capture time, seconds on the stream clock
-      const results = await this.holistic.process(video);
-      if (!this.running) break;
-      const frame = resultsToFrame(results, skel);
-      this.draw(canvas, video, frame);
-      this.tick(frameHasHand(frame, skel));
-      this.addWords(await this.stream.push(frame, t));
+      const results = holistic.process(video);
+      results.catch(() => {}); // awaited in use(); a stop may leave it unawaited
+      inFlight.push({ t, results });
     }
+  }
+
+  /** One processed frame: draw it, count it, and push it to the stream. */
+  async use({ t, results }) {
+    const frame = resultsToFrame(await results, this.runtime.skel);
+    if (!this.running) return;
+    const { video, canvas } = this.el;
+    this.draw(canvas, video, frame);
+    this.tick(frameHasHand(frame, this.runtime.skel));
+    this.addWords(await this.stream.push(frame, t));
   }
 
   tick(hands) {

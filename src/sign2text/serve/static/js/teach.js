@@ -346,7 +346,7 @@ export class TeachMode {
       el.word.focus();
       return;
     }
-    this.live.holistic.holistic.reset();
+    await this.live.holistic.reset();
     const examples = [];
     el.examples.replaceChildren();
     let misses = 0;
