@@ -40,7 +40,8 @@ def audit(service: str, timeout_s: float) -> tuple[str, dict[str, Any]]:
         except subprocess.TimeoutExpired:
             return "unavailable", {"reason": f"pip-audit took over {timeout_s:.0f} s"}
         if not out.is_file():
-            return "unavailable", {"reason": done.stderr.strip()[-500:] or "no report"}
+            lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+            return "unavailable", {"reason": lines[-1][-500:] if lines else "no report"}
         report = json.loads(out.read_text())
     deps = report.get("dependencies", [])
     skipped = [d["name"] for d in deps if d.get("skip_reason")]
