@@ -5,10 +5,11 @@ word is the list of the L2-normalized embeddings of its examples; its **prototyp
 the normalized mean of those. A new sign's nearest user prototype (cosine similarity
 ``s``) competes with the built-in words:
 
-* models that carry **built-in prototypes** (``"prototypes"`` in the model metadata: the
-  mean embedding of each built-in word over its training recordings, written by
-  ``sign2text prototypes`` / :func:`class_prototypes`), with ``b`` the cosine similarity
-  to the nearest built-in prototype::
+* models that carry **built-in prototypes** (``"prototypes"`` in the model metadata: for
+  each built-in word, :data:`PROTOTYPES_PER_WORD` k-means centres of the embeddings of
+  its training recordings, written by ``sign2text prototypes`` /
+  :func:`class_prototypes`), with ``b`` the cosine similarity to the nearest built-in
+  prototype (with margin 0: the user word must be the nearest of all prototypes)::
 
       the user word wins  <=>  s >= PROTOTYPE_THRESHOLD  and  s > b + PROTOTYPE_MARGIN
 
@@ -19,8 +20,8 @@ the normalized mean of those. A new sign's nearest user prototype (cosine simila
                                (the built-in answer is rejected or s > p + SIMILARITY_MARGIN)
 
 Both rules and their constants were tuned on crowd recordings of words that are neither
-built-in nor in the Bhutanese test set (``benchmarks/bench_vocab.py --phase tune``) and
-then tested on the Bhutanese words (``--phase test``); figures in
+built-in nor in the test sets (``benchmarks/bench_vocab.py --phase tune``) and then
+tested on ASL letters and Bhutanese words (``--phase test``); figures in
 ``docs/personal_vocabulary.md``. The browser (``static/js/vocab.js``) implements the same
 arithmetic and the same file format.
 
@@ -41,7 +42,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,7 +166,6 @@ def class_prototypes(
     samples: Iterable[tuple[str, NDArray[Any]]],
     *,
     per_word: int = PROTOTYPES_PER_WORD,
-    progress: Callable[[Iterable[Any]], Iterable[Any]] = lambda it: it,
 ) -> ClassPrototypes:
     """Built-in prototypes of a model from labelled landmark sequences (label, (T, 543, 3)).
 
@@ -186,7 +186,7 @@ def class_prototypes(
         embs.append(normalize(classifier.embed(x, m)))
         batch.clear()
 
-    for label, landmarks in progress(samples):
+    for label, landmarks in samples:
         if label not in keep:
             continue
         lm = sk.validate(landmarks)
