@@ -85,7 +85,10 @@ def check_pypi(name: str, version: str, index: str, timeout: float) -> dict[str,
         doc = _get_json(f"{index.rstrip('/')}/{name}/", _PEP691, timeout)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         return {"answered": False, "error": str(exc)[:200]}
-    want = Version(version)
+    try:
+        want = Version(version)
+    except InvalidVersion:
+        return {"answered": True, "found": False, "yanked": None, "newest": None}
     base = Version(want.base_version)  # a local build (2.13.0+cpu) is its public release
     mine, newest = [], None
     for f in doc.get("files", []):
