@@ -169,3 +169,30 @@ def test_criterions(loss_name: str) -> None:
     assert float(crit(good, target)) < float(crit(-good, target))
     with pytest.raises(ConfigError, match="valid names: cross_entropy, focal"):
         create_criterion(LossConfig(name="hinge"))
+
+
+def test_sampling_weights_balance_labels_then_signers() -> None:
+    from sign2text.train.trainer import sampling_weights
+
+    lm = np.zeros((2, 543, 3), dtype=np.float32)
+    # "a": signer p has 9 recordings, q has 1; "b": 4 recordings of one signer.
+    rows = [("a", "p")] * 9 + [("a", "q")] + [("b", "p")] * 4
+    samples = [Sample(lm, label, signer, str(i)) for i, (label, signer) in enumerate(rows)]
+
+    def mass(weights: list[float], label: str, signer: str | None = None) -> float:
+        return sum(
+            w
+            for w, s in zip(weights, samples, strict=True)
+            if s.label == label and (signer is None or s.signer == signer)
+        )
+
+    plain = sampling_weights(samples)
+    signers = sampling_weights(samples, balance_signers=True)
+    for w in (plain, signers):  # a label weighs sqrt(its count) either way
+        assert mass(w, "a") == pytest.approx(10**0.5)
+        assert mass(w, "b") == pytest.approx(4**0.5)
+    assert mass(plain, "a", "p") == pytest.approx(9 * mass(plain, "a", "q"))
+    assert mass(signers, "a", "p") == pytest.approx(mass(signers, "a", "q"))  # equal shares
+    # The option is read from the config (off by default).
+    assert load_config(None, ["balance_signers=true"]).balance_signers
+    assert not TrainConfig().balance_signers

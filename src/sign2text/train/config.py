@@ -160,6 +160,9 @@ class TrainConfig:
     # Sample training clips with probability ~ 1/sqrt(class count) (with replacement), so
     # the two huge tutorial classes do not drown the rest.
     balanced_sampling: bool = False
+    # With balanced_sampling: within each label, every signer gets the same share of that
+    # label's draws, so a person with 300 recordings of a word does not define it.
+    balance_signers: bool = False
 
     def __post_init__(self) -> None:
         if self.monitor not in MONITORS:

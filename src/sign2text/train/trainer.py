@@ -47,6 +47,23 @@ log = logging.getLogger(__name__)
 Progress = Callable[..., Iterable[Any]]
 
 
+def sampling_weights(samples: Sequence[Sample], *, balance_signers: bool = False) -> list[float]:
+    """Draw weights for balanced sampling: a label's total weight is sqrt(its count), so
+    huge classes do not drown the rest; with ``balance_signers`` that weight is split
+    equally among the label's signers, else equally among its recordings."""
+    per_label = Counter(s.label for s in samples)
+    if not balance_signers:
+        return [1.0 / per_label[s.label] ** 0.5 for s in samples]
+    per_signer = Counter((s.label, s.signer) for s in samples)
+    signers: dict[str, set[str]] = {}
+    for s in samples:
+        signers.setdefault(s.label, set()).add(s.signer)
+    return [
+        per_label[s.label] ** 0.5 / (len(signers[s.label]) * per_signer[s.label, s.signer])
+        for s in samples
+    ]
+
+
 @dataclass(frozen=True)
 class TrainResult:
     """What a finished run produced."""
@@ -229,8 +246,7 @@ class Trainer:
         if train and self.dist.world > 1:
             sampler = DistributedSampler(ds, shuffle=True, seed=self.cfg.seed, drop_last=True)
         elif train and self.cfg.balanced_sampling:
-            counts = Counter(s.label for s in samples)
-            weights = [1.0 / counts[s.label] ** 0.5 for s in samples]
+            weights = sampling_weights(samples, balance_signers=self.cfg.balance_signers)
             # Shares ``gen``, which is reseeded per epoch, so a resumed run matches.
             sampler = WeightedRandomSampler(weights, len(samples), generator=gen)
         return DataLoader(
