@@ -3,10 +3,10 @@
 // these on successive camera frames to use more than one core (runtime.js HolisticPool).
 //
 // Messages in:  {type: "init", vendor, options}  -> {type: "ready"}
-//               {type: "frame", id, image}       -> {type: "result", id, results}
+//               {type: "frame", image}           -> {type: "result", results}
 //                                                   (image: an ImageBitmap, transferred)
 //               {type: "reset"}                  -> {type: "reset-done"}
-// On failure:   {type: "error", id (or null), message}
+// On failure:   {type: "error", message}
 // `results` holds only the four landmark lists of Holistic's results (face, left hand,
 // pose, right hand: arrays of {x, y, z, visibility}), which is all resultsToFrame reads.
 
@@ -75,7 +75,7 @@ self.onmessage = async (event) => {
     } else if (msg.type === "frame") {
       try {
         const results = await process(msg.image);
-        self.postMessage({ type: "result", id: msg.id, results: landmarksOnly(results) });
+        self.postMessage({ type: "result", results: landmarksOnly(results) });
       } finally {
         msg.image.close();
       }
@@ -84,6 +84,6 @@ self.onmessage = async (event) => {
       self.postMessage({ type: "reset-done" });
     }
   } catch (err) {
-    self.postMessage({ type: "error", id: msg.id ?? null, message: String((err && err.message) || err) });
+    self.postMessage({ type: "error", message: String((err && err.message) || err) });
   }
 };

@@ -137,7 +137,6 @@ class HolisticPool {
     this.kind = "workers";
     this.slots = workers.map((worker) => ({ worker, busy: false, reply: null }));
     this.waiters = [];
-    this.nextId = 1;
     for (const slot of this.slots) {
       slot.worker.onmessage = (event) => this.receive(slot, event.data);
       slot.worker.onerror = (event) => {
@@ -201,7 +200,7 @@ class HolisticPool {
     const image = await createImageBitmap(source);
     const slot = await this.acquire();
     try {
-      const msg = await this.call(slot, { type: "frame", id: this.nextId++, image }, [image]);
+      const msg = await this.call(slot, { type: "frame", image }, [image]);
       return msg.results;
     } finally {
       this.release(slot);
