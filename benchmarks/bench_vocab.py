@@ -53,10 +53,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sign2text.data.importers import load_landmarks
-from sign2text.features import compute_features
+from sign2text.features import compute_features, pad_batch
 from sign2text.landmarks import skeleton as sk
 from sign2text.runtime import Recognizer, bundled_model_path
 from sign2text.runtime.metadata import NONE_LABEL
+from sign2text.runtime.onnx_model import softmax
 from sign2text.runtime.vocab import (
     PROTOTYPE_MARGIN,
     PROTOTYPE_THRESHOLD,
@@ -125,11 +126,9 @@ def _run(rec: Recognizer, samples: list[Any], batch: int = 256) -> tuple[Arr, Ar
     probs, embs = [], []
     for i in range(0, len(samples), batch):
         feats = [compute_features(s.landmarks, cfg) for s in samples[i : i + batch]]
-        x = np.stack([f for f, _ in feats])
-        m = np.stack([k for _, k in feats])
+        x, m = pad_batch([f for f, _ in feats], [k for _, k in feats])
         logits, emb = rec.classifier.logits_and_embedding(x, m)
-        e = logits - logits.max(1, keepdims=True)
-        probs.append((np.exp(e) / np.exp(e).sum(1, keepdims=True)).astype(np.float32))
+        probs.append(softmax(logits))
         embs.append(emb)
     return np.concatenate(probs), np.concatenate(embs)
 
@@ -447,9 +446,8 @@ def test(rec: Recognizer, args: argparse.Namespace, rng: np.random.Generator) ->
         rec._builtin_prototypes = None  # the rule for model files without prototypes
         decision = f"classifier rule, threshold {SIMILARITY_THRESHOLD}, margin {SIMILARITY_MARGIN}"
     else:
-        _prototypes(rec)
         decision = (
-            f"prototype rule, {len(rec.metadata.prototypes.labels)} prototypes, "  # type: ignore[union-attr]
+            f"prototype rule, {len(_prototypes(rec))} prototypes, "
             f"threshold {PROTOTYPE_THRESHOLD}, margin {PROTOTYPE_MARGIN}"
         )
     about, groups = _test_groups(rec, args, rng)

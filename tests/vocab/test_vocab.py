@@ -222,6 +222,7 @@ def test_model_without_prototypes_uses_the_probability_rule(tmp_path: Path, bhut
     pytest.importorskip("torch")
     from sign2text.export import read_metadata, write_metadata
     from sign2text.features import compute_features
+    from sign2text.runtime.onnx_model import softmax
 
     path = tmp_path / "old.onnx"
     shutil.copy(bundled_model_path(), path)
@@ -235,8 +236,7 @@ def test_model_without_prototypes_uses_the_probability_rule(tmp_path: Path, bhut
             r = rec.recognize_landmarks(lm)
             f, m = compute_features(lm, clf.metadata.features)
             logits, emb = clf.logits_and_embedding(f[None], m[None])
-            probs = np.exp(logits[0] - logits[0].max())
-            probs /= probs.sum()
+            probs = softmax(logits)[0]
             top = int(np.argmax(probs))
             rejected = clf.labels[top] == "_none_" or probs[top] < rec.reject_threshold
             match = vocab.nearest(emb[0])

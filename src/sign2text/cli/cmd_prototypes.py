@@ -1,4 +1,5 @@
-"""``sign2text prototypes``: store the built-in words' mean embeddings in a model file."""
+"""``sign2text prototypes``: store the built-in words' prototypes (k-means centres of their
+embeddings) in a model file."""
 
 from __future__ import annotations
 
