@@ -42,8 +42,8 @@ demo: setup
 	$(VENV)/bin/sign2text recognize $(CLIP) --top-k 5
 
 lint: setup-dev
-	$(DEV_VENV)/bin/ruff check src tests benchmarks
-	$(DEV_VENV)/bin/ruff format --check src tests benchmarks
+	$(DEV_VENV)/bin/ruff check .
+	$(DEV_VENV)/bin/ruff format --check .
 
 typecheck: setup-dev
 	$(DEV_VENV)/bin/mypy

@@ -41,9 +41,13 @@ def _get(url: str) -> tuple[int, bytes]:
 def _upload(url: str, clip: Path) -> tuple[int, bytes]:
     boundary = uuid.uuid4().hex
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-        f'filename="{clip.name}"\r\nContent-Type: video/mp4\r\n\r\n'
-    ).encode() + clip.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{clip.name}"\r\nContent-Type: video/mp4\r\n\r\n'
+        ).encode()
+        + clip.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     req = urllib.request.Request(
         url, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
     )
