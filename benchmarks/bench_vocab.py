@@ -18,7 +18,9 @@ language nor one of the taught words is answered with a user word.
   from every signer with >= 5 such words of >= 15 usable recordings each (7 signers,
   one vocabulary per signer); stealing: ``--builtin`` random ``crowd.npz`` recordings of
   built-in labels; false acceptance: the other tuning signers' recordings of words this
-  signer did not teach. A grid of thresholds x rules is scored at every K. Rules
+  signer did not teach. A grid of thresholds x rules x matches is scored at every K.
+  Matches: a sign's similarity to a user word is that to the word's nearest example, or
+  to the normalized mean of its examples (the only match before 2026-11-26). Rules
   against built-in prototypes (``b``: similarity to the nearest one; 1, 4, 8 or 16 per
   word, made from the model's training data as ``sign2text prototypes`` makes them):
   the user word must be more similar than ``b`` by a margin of 0-0.1; rules against the
@@ -27,8 +29,8 @@ language nor one of the taught words is answered with a user word.
   always win above the threshold. The chosen setting maximizes the signer-mean top-1
   at K=5 under a worst-draw built-in drop <= 1 point at every K and a false
   acceptance no higher, at every K, than the rule shipped before prototypes existed
-  (classifier rule, margin 0.1, threshold 0.55) (ties, under 0.1 point: the higher threshold, then
-  fewer prototypes).
+  (classifier rule, margin 0.1, threshold 0.55, mean match) (ties, under 0.1 point: the
+  higher threshold, then fewer prototypes, then the mean match).
 ``--phase test`` (run once with the shipped decision):
   new words: the 10 words of ``bsl_bhutan.npz`` (Bhutanese SL, one signer) that are not
   built-in labels; stealing: ``--builtin`` random ``traduttore.npz`` recordings of
@@ -64,6 +66,7 @@ from sign2text.runtime.vocab import (
     PROTOTYPES_PER_WORD,
     SIMILARITY_MARGIN,
     SIMILARITY_THRESHOLD,
+    USER_MATCH,
     UserVocabulary,
     decide_by_probability,
     decide_by_prototypes,
@@ -103,17 +106,30 @@ def _prob_rule(m: float) -> Rule:
 RULES: dict[str, Rule] = {
     **{f"s>=t and s>b+{m:g}": _proto_rule(m) for m in (0.0, 0.02, 0.03, 0.05, 0.07, 0.1)},
     "s>=t and (rejected or s>p)": _prob_rule(0.0),
-    # sign2text.runtime.vocab.decide_by_probability (margin 0.1)
     "s>=t and (rejected or s>p+0.1)": _prob_rule(0.1),
     "s>=t and (rejected or s>p+0.2)": _prob_rule(0.2),
     "s>=t and rejected": lambda s, p, r, b, t: (s >= t) & r,
     "s>=t": lambda s, p, r, b, t: s >= t,
 }
-Setting = tuple[int, str, float]  # (prototypes per word, or 0; rule; threshold)
-PROBABILITY_RULE = "s>=t and (rejected or s>p+0.1)"
+# (prototypes per word, or 0; rule; threshold; how a sign is matched with a user word)
+Setting = tuple[int, str, float, str]
+# the shipped rules (sign2text.runtime.vocab.decide_by_probability / decide_by_prototypes)
+PROBABILITY_RULE = f"s>=t and (rejected or s>p+{SIMILARITY_MARGIN:g})"
 PROTOTYPE_RULE = f"s>=t and s>b+{PROTOTYPE_MARGIN:g}"
 # The false-acceptance budget: the setting shipped before the model had prototypes.
-REFERENCE = (PROBABILITY_RULE, 0.55)
+REFERENCE = ("s>=t and (rejected or s>p+0.1)", 0.55, "mean")
+# A sign vs a user word: the nearest of its examples, or the normalized mean of them
+# (the only way before 2026-11-26, evening).
+MATCHES = ("example", "mean")
+
+
+def _user_similarities(e: Arr, taught: list[Arr], match: str) -> Arr:
+    """(N, W) cosine similarities of unit embeddings ``e`` (N, E) to the words whose unit
+    example embeddings are ``taught`` (W arrays (K, E)): to each word's nearest example
+    (``UserVocabulary.nearest``) or to the normalized mean of its examples."""
+    if match == "mean":
+        return e @ normalize(np.stack([x.mean(0) for x in taught])).T
+    return np.stack([(e @ x.T).max(1) for x in taught], axis=1)
 
 
 def _usable(samples: list[Any]) -> list[Any]:
@@ -210,12 +226,23 @@ def _candidate_prototypes(rec: Recognizer, counts: tuple[int, ...]) -> dict[int,
 def _check_rules(rng: np.random.Generator) -> None:
     """The vectorized rules are the shipped functions of sign2text.runtime.vocab."""
     for s, p, r, b in rng.random((200, 4)):
-        want = decide_by_probability(float(s), float(p), bool(r > 0.5), 0.55, SIMILARITY_MARGIN)
-        got = RULES[PROBABILITY_RULE](*(np.array(v) for v in (s, p, r > 0.5, b)), 0.55)
+        want = decide_by_probability(float(s), float(p), bool(r > 0.5), 0.6, SIMILARITY_MARGIN)
+        got = RULES[PROBABILITY_RULE](*(np.array(v) for v in (s, p, r > 0.5, b)), 0.6)
         assert bool(got) == want
         want = decide_by_prototypes(float(s), float(b), 0.4, PROTOTYPE_MARGIN)
         got = RULES[PROTOTYPE_RULE](*(np.array(v) for v in (s, p, r > 0.5, b)), 0.4)
         assert bool(got) == want
+
+
+def _check_match(rng: np.random.Generator) -> None:
+    """The vectorized match with user words is the shipped ``UserVocabulary``'s."""
+    taught = [normalize(rng.standard_normal((k, 8))) for k in (1, 3, 5)]
+    vocab = UserVocabulary("0" * 64, [], 8)
+    for i, x in enumerate(taught):
+        vocab.add(f"w{i}", x)
+    queries = normalize(rng.standard_normal((50, 8)))
+    for want, e in zip(_user_similarities(queries, taught, USER_MATCH), queries, strict=True):
+        assert np.allclose(vocab.similarities(e)[1], want)
 
 
 def tune(rec: Recognizer, args: argparse.Namespace, rng: np.random.Generator) -> dict[str, Any]:
@@ -247,15 +274,17 @@ def tune(rec: Recognizer, args: argparse.Namespace, rng: np.random.Generator) ->
     ok_before = bo.label == lo
     base = float(ok_before.mean())
     _check_rules(rng)
+    _check_match(np.random.default_rng(0))  # own generator: the draws stay as before
 
     # (prototypes per word, rule, threshold); 0: a rule that does not use prototypes
     grid = [
-        (n, rule, t)
+        (n, rule, t, match)
+        for match in MATCHES
         for rule in RULES
         for n in (COUNTS if rule.startswith("s>=t and s>b") else (0,))
         for t in THRESHOLDS
     ]
-    # (n, rule, t) -> K -> {"acc": [signer mean top-1 per draw], "drop", "near", "fa": [...]}
+    # (n, rule, t, match) -> K -> {"acc": [signer mean top-1 per draw], "drop", "near", "fa": [...]}
     res: dict[Setting, dict[int, dict[str, list[float]]]] = {
         g: {k: {"acc": [], "drop": [], "near": [], "fa": []} for k in KS} for g in grid
     }
@@ -267,25 +296,29 @@ def tune(rec: Recognizer, args: argparse.Namespace, rng: np.random.Generator) ->
             accs: dict[Setting, list[float]] = {g: [] for g in grid}
             drops: dict[Setting, list[float]] = {g: [] for g in grid}
             fas: dict[Setting, list[float]] = {g: [] for g in grid}
-            nears = []
+            nears: dict[str, list[float]] = {m: [] for m in MATCHES}
             for signer, words in signer_words.items():
-                means: list[Arr] = []
+                taught: list[Arr] = []
                 test: list[int] = []
                 for w in words:
                     ix = rng.permutation(np.flatnonzero((sn == signer) & (ln == w)))
-                    means.append(en[ix[:k]].mean(0))
+                    taught.append(en[ix[:k]])
                     test.extend(ix[k:])
-                mat = normalize(np.stack(means))
                 t_ix = np.array(test)
-                sim_t = en[t_ix] @ mat.T
-                s_t, w_t = sim_t.max(1), np.array(words)[sim_t.argmax(1)]
-                hit = w_t == ln[t_ix]
-                nears.append(float(hit.mean()))
-                s_o = (eo @ mat.T).max(1)
                 u_ix = np.flatnonzero((sn != signer) & ~np.isin(ln, words))
-                s_u = (en[u_ix] @ mat.T).max(1)
+                # match -> (similarity and hit of the test signs, stealing, unknown signs)
+                seen: dict[str, tuple[Arr, Arr, Arr, Arr]] = {}
+                for match in MATCHES:
+                    sim_t = _user_similarities(en[t_ix], taught, match)
+                    hit = np.array(words)[sim_t.argmax(1)] == ln[t_ix]
+                    s_o = _user_similarities(eo, taught, match).max(1)
+                    s_u = _user_similarities(en[u_ix], taught, match).max(1)
+                    seen[match] = (sim_t.max(1), hit, s_o, s_u)
+                for match in MATCHES:
+                    nears[match].append(float(seen[match][1].mean()))
                 for g in grid:
-                    n, rule, t = g
+                    n, rule, t, match = g
+                    s_t, hit, s_o, s_u = seen[match]
                     f = RULES[rule]
                     b_n, b_o = qn[n or 1], qo[n or 1]
                     win_t = f(s_t, bn.p[t_ix], bn.rejected[t_ix], b_n[t_ix], t)
@@ -302,7 +335,7 @@ def tune(rec: Recognizer, args: argparse.Namespace, rng: np.random.Generator) ->
                 # every signer's vocabulary is one draw of the stealing measurement
                 res[g][k]["drop"].extend(drops[g])
                 res[g][k]["fa"].append(float(np.mean(fas[g])))
-                res[g][k]["near"].append(float(np.mean(nears)))
+                res[g][k]["near"].append(float(np.mean(nears[g[3]])))
     n_words = sum(len(w) for w in signer_words.values())
     table = {g: _rows(res[g], base, n_words) for g in grid}
     fa_budget = {r["K"]: r["false_accept"] for r in table[(0, *REFERENCE)]}
@@ -316,8 +349,9 @@ def tune(rec: Recognizer, args: argparse.Namespace, rng: np.random.Generator) ->
     def k5(g: Setting) -> dict[str, Any]:
         return next(r for r in table[g] if r["K"] == TUNE_K)
 
-    def score(g: Setting) -> tuple[float, float, int]:  # ties (< 0.1 pt): higher threshold
-        return (round(k5(g)["top1"], 3), g[2], -g[0])
+    def score(g: Setting) -> tuple[float, float, int, bool]:
+        # ties (< 0.1 pt): the higher threshold, then fewer prototypes, then the mean
+        return (round(k5(g)["top1"], 3), g[2], -g[0], g[3] == "mean")
 
     feasible = [g for g in grid if ok(g)]
     chosen = max(feasible, key=score)
@@ -330,19 +364,20 @@ def tune(rec: Recognizer, args: argparse.Namespace, rng: np.random.Generator) ->
     print(f"stealing set: {len(old)} crowd.npz recordings of built-in labels; reps {args.reps}")
     print(f"\nK={TUNE_K}, every rule and threshold (top-1: mean of the signers' accuracies;")
     print("worst: the worst draw; drop: over every signer's vocabulary and draw)\n")
-    for n, rule in dict.fromkeys((g[0], g[1]) for g in grid):
-        print(f"rule: {rule}" + (f", {n} prototypes per built-in word" if n else ""))
-        _table([{**k5((n, rule, t)), "t": t} for t in THRESHOLDS], first="t")
+    for n, rule, match in dict.fromkeys((g[0], g[1], g[3]) for g in grid):
+        per = f", {n} prototypes per built-in word" if n else ""
+        print(f"rule: {rule}{per}; a sign vs a user word: {match}")
+        _table([{**k5((n, rule, t, match)), "t": t} for t in THRESHOLDS], first="t")
         print()
     for name, g in (("chosen", chosen), ("best rule without prototypes", prob_chosen)):
         per = f", {g[0]} prototypes per word" if g[0] else ""
-        print(f"{name}: rule '{g[1]}'{per}, threshold {g[2]:.2f}; at every K:\n")
+        print(f"{name}: rule '{g[1]}'{per}, threshold {g[2]:.2f}, match {g[3]}; at every K:\n")
         _table(table[g])
         print()
     shipped = (
         f"prototypes: {PROTOTYPES_PER_WORD} per word, threshold {PROTOTYPE_THRESHOLD}, "
         f"margin {PROTOTYPE_MARGIN}; without: threshold {SIMILARITY_THRESHOLD}, "
-        f"margin {SIMILARITY_MARGIN}"
+        f"margin {SIMILARITY_MARGIN}; match {USER_MATCH}"
     )
     print(f"shipped: {shipped}")
     print(f"constraints: worst drop <= {100 * MAX_DROP:.1f} pt and false acceptance <= ", end="")
@@ -354,16 +389,20 @@ def tune(rec: Recognizer, args: argparse.Namespace, rng: np.random.Generator) ->
         "phase": "tune",
         "signers": signer_words,
         "builtin_n": len(old),
-        "grid": {f"{r} @ {t:.2f} (prototypes {n})": table[(n, r, t)] for n, r, t in grid},
+        "grid": {
+            f"{r} @ {t:.2f} (prototypes {n}, match {m})": table[(n, r, t, m)] for n, r, t, m in grid
+        },
         "chosen": {
             "prototypes_per_word": chosen[0],
             "rule": chosen[1],
             "threshold": chosen[2],
+            "match": chosen[3],
             "rows": table[chosen],
         },
         "chosen_without_prototypes": {
             "rule": prob_chosen[1],
             "threshold": prob_chosen[2],
+            "match": prob_chosen[3],
             "rows": table[prob_chosen],
         },
     }
@@ -444,11 +483,14 @@ def _test_groups(
 def test(rec: Recognizer, args: argparse.Namespace, rng: np.random.Generator) -> dict[str, Any]:
     if args.without_prototypes:
         rec._builtin_prototypes = None  # the rule for model files without prototypes
-        decision = f"classifier rule, threshold {SIMILARITY_THRESHOLD}, margin {SIMILARITY_MARGIN}"
+        decision = (
+            f"classifier rule, threshold {SIMILARITY_THRESHOLD}, margin {SIMILARITY_MARGIN}, "
+            f"match {USER_MATCH}"
+        )
     else:
         decision = (
             f"prototype rule, {len(_prototypes(rec))} prototypes, "
-            f"threshold {PROTOTYPE_THRESHOLD}, margin {PROTOTYPE_MARGIN}"
+            f"threshold {PROTOTYPE_THRESHOLD}, margin {PROTOTYPE_MARGIN}, match {USER_MATCH}"
         )
     about, groups = _test_groups(rec, args, rng)
     empty = UserVocabulary.for_model(rec.classifier)

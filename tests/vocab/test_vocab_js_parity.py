@@ -1,4 +1,4 @@
-"""static/js/vocab.js vs sign2text.runtime.vocab (Node): same prototypes, nearest words
+"""static/js/vocab.js vs sign2text.runtime.vocab (Node): same similarities, nearest words
 and decisions on real embeddings, and the same file format both ways."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import * as V from %s;
 import {readFileSync} from "node:fs";
 const inp = JSON.parse(readFileSync(0, "utf8"));
 const v = V.UserVocabulary.fromJSON(inp.doc);
-const [names, protos] = v.prototypes();
+const sims = inp.queries.map((q) => v.similarities(q));
 const nearest = inp.queries.map((q) => v.nearest(q));
 const decisions = inp.cases.map(([s, c, r]) => V.decideByProbability(s, c, r));
 const protoDecisions = inp.protoCases.map(([s, b]) => V.decideByPrototypes(s, b));
@@ -43,7 +43,7 @@ const constants = [
   V.SIMILARITY_THRESHOLD, V.SIMILARITY_MARGIN, V.PROTOTYPE_THRESHOLD, V.PROTOTYPE_MARGIN,
 ];
 console.log(JSON.stringify({
-  names, protos, nearest, decisions, protoDecisions, builtinSims, constants,
+  sims, nearest, decisions, protoDecisions, builtinSims, constants,
   builtinRows: builtin.rows.slice(0, 3), doc: v.toJSON(),
 }));
 """
@@ -85,15 +85,16 @@ def test_js_matches_python(tmp_path: Path, classifier: OnnxClassifier, bhutan: A
     )
     js = json.loads(out.stdout)
     py_vocab = UserVocabulary.from_json(doc)  # Python reads the same (rounded) file
-    names, protos = py_vocab.prototypes()
-    assert js["names"] == names
     assert js["constants"] == [
         SIMILARITY_THRESHOLD,
         SIMILARITY_MARGIN,
         PROTOTYPE_THRESHOLD,
         PROTOTYPE_MARGIN,
     ]
-    np.testing.assert_allclose(np.array(js["protos"]), protos, atol=1e-9)
+    for q, (names, sims) in zip(queries, js["sims"], strict=True):
+        py_names, py_sims = py_vocab.similarities(q)
+        assert names == py_names
+        np.testing.assert_allclose(sims, py_sims, atol=1e-9)
     for q, m in zip(queries, js["nearest"], strict=True):
         pm = py_vocab.nearest(q)
         assert pm is not None and m["word"] == pm.word

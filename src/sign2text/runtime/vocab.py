@@ -1,8 +1,10 @@
 """Personal vocabulary: teach the recognizer new words from a few examples (no torch).
 
 The exported model outputs an ``embedding`` (B, 128) next to its ``logits``. A user
-word is the list of the L2-normalized embeddings of its examples; its **prototype** is
-the normalized mean of those. A new sign's nearest user prototype (cosine similarity
+word is the list of the L2-normalized embeddings of its examples. A new sign's
+similarity to a user word is its cosine similarity to the word's **nearest example**
+(:data:`USER_MATCH`; tuned against the normalized mean of the examples, which needs more
+examples to cover the ways one person signs a word). The nearest user word (similarity
 ``s``) competes with the built-in words:
 
 * models that carry **built-in prototypes** (``"prototypes"`` in the model metadata: for
@@ -67,8 +69,11 @@ PROTOTYPE_THRESHOLD = 0.55
 PROTOTYPE_MARGIN = 0.0
 # Without them: the similarity a sign needs, and how much it must exceed the top
 # probability of a built-in answer that is not rejected (tuned, see module docs).
-SIMILARITY_THRESHOLD = 0.55
-SIMILARITY_MARGIN = 0.1
+SIMILARITY_THRESHOLD = 0.65
+SIMILARITY_MARGIN = 0.2
+# How a sign is matched with a user word: the similarity to its nearest example (tuned
+# against "mean", the normalized mean of its examples; benchmarks/bench_vocab.py).
+USER_MATCH = "example"
 # Prototypes per built-in word stored in a model (``sign2text prototypes``; tuned).
 PROTOTYPES_PER_WORD = 16
 _PROTOTYPE_BATCH = 128
@@ -259,7 +264,7 @@ class UserVocabulary:
         self.labels = tuple(labels)
         self.embedding_dim = int(embedding_dim)
         self._words: dict[str, NDArray[np.float64]] = {}
-        self._protos: tuple[list[str], NDArray[np.float64]] | None = None
+        self._index: tuple[list[str], NDArray[np.intp], NDArray[np.float64]] | None = None
         for word, ex in (words or {}).items():
             self._words[word] = self._check_examples(word, ex)
 
@@ -321,14 +326,14 @@ class UserVocabulary:
         elif len(self._words) >= MAX_WORDS:
             raise VocabularyError(f"the vocabulary is full ({MAX_WORDS} words)")
         self._words[w] = ex
-        self._protos = None
+        self._index = None
         return w
 
     def remove(self, word: str) -> None:
         if word not in self._words:
             raise VocabularyError(f"no user word {word!r}; words: {', '.join(self.words)}")
         del self._words[word]
-        self._protos = None
+        self._index = None
 
     def merge(self, other: UserVocabulary, *, replace: bool = False) -> list[str]:
         """Import the words of ``other`` (same model); returns the words imported."""
@@ -350,24 +355,25 @@ class UserVocabulary:
             )
 
     # --- recognition ----------------------------------------------------------
-    def prototypes(self) -> tuple[list[str], NDArray[np.float64]]:
-        """(words, (W, E) unit prototypes): normalized mean of each word's examples."""
-        if self._protos is None:
+    def similarities(self, embedding: NDArray[Any]) -> tuple[list[str], NDArray[np.float64]]:
+        """(words, (W,) similarities): one embedding (E,) vs each user word, i.e. its
+        cosine similarity to the word's nearest example (:data:`USER_MATCH`)."""
+        if self._index is None:
             names = self.words
-            if names:
-                mat = normalize(np.stack([self._words[w].mean(axis=0) for w in names]))
-            else:
-                mat = np.zeros((0, self.embedding_dim))
-            self._protos = (names, mat)
-        return self._protos
+            owner = np.repeat(np.arange(len(names)), [len(self._words[w]) for w in names])
+            rows = [self._words[w] for w in names] or [np.zeros((0, self.embedding_dim))]
+            self._index = (names, owner, np.concatenate(rows))
+        names, owner, mat = self._index
+        e = normalize(np.asarray(embedding, dtype=np.float64).reshape(-1))
+        best = np.full(len(names), -np.inf)
+        np.maximum.at(best, owner, mat @ e)
+        return names, best
 
     def nearest(self, embedding: NDArray[Any]) -> VocabMatch | None:
         """The nearest user word to one embedding (E,), or None for an empty vocabulary."""
-        names, mat = self.prototypes()
+        names, sims = self.similarities(embedding)
         if not names:
             return None
-        e = normalize(np.asarray(embedding, dtype=np.float64).reshape(-1))
-        sims = mat @ e
         i = int(np.argmax(sims))
         return VocabMatch(names[i], float(sims[i]))
 

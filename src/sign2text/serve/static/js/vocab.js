@@ -1,6 +1,7 @@
 // Personal vocabulary: port of sign2text.runtime.vocab (DOM-free; also runs in Node).
-// Same file format ("sign2text-vocab/1") and the same arithmetic as Python:
-// prototype = normalized mean of the normalized examples. With the model's built-in
+// Same file format ("sign2text-vocab/1") and the same arithmetic as Python: a sign's
+// similarity s to a user word is its cosine similarity to the word's nearest example
+// (USER_MATCH "example" in Python). With the model's built-in
 // prototypes (GET /v1/model -> prototypes), a user word wins when its cosine similarity
 // s >= PROTOTYPE_THRESHOLD and s > (similarity to the nearest built-in prototype) +
 // PROTOTYPE_MARGIN; without them, when s >= SIMILARITY_THRESHOLD and (the built-in
@@ -10,8 +11,8 @@
 export const VOCAB_FORMAT = "sign2text-vocab/1";
 export const PROTOTYPE_THRESHOLD = 0.55; // sign2text.runtime.vocab.PROTOTYPE_THRESHOLD
 export const PROTOTYPE_MARGIN = 0.0; // sign2text.runtime.vocab.PROTOTYPE_MARGIN
-export const SIMILARITY_THRESHOLD = 0.55; // sign2text.runtime.vocab.SIMILARITY_THRESHOLD
-export const SIMILARITY_MARGIN = 0.1; // sign2text.runtime.vocab.SIMILARITY_MARGIN
+export const SIMILARITY_THRESHOLD = 0.65; // sign2text.runtime.vocab.SIMILARITY_THRESHOLD
+export const SIMILARITY_MARGIN = 0.2; // sign2text.runtime.vocab.SIMILARITY_MARGIN
 export const MAX_EXAMPLES = 50;
 const DECIMALS = 1e6;
 
@@ -143,31 +144,34 @@ export class UserVocabulary {
     return [...this.words.keys()].sort();
   }
 
-  /** [names, prototypes]: normalized mean of each word's examples (sorted names). */
-  prototypes() {
+  /**
+   * [names, similarities]: one embedding vs each user word (sorted names), i.e. its cosine
+   * similarity to the word's nearest example (sign2text.runtime.vocab.UserVocabulary.similarities).
+   */
+  similarities(embedding) {
     const names = this.list();
-    const protos = names.map((w) => {
-      const ex = this.words.get(w);
-      const mean = new Array(this.embeddingDim).fill(0);
-      for (const e of ex) for (let i = 0; i < mean.length; i++) mean[i] += e[i];
-      return normalize(mean.map((x) => x / ex.length));
+    const e = normalize(embedding);
+    const sims = names.map((w) => {
+      let best = -Infinity;
+      for (const x of this.words.get(w)) {
+        let s = 0;
+        for (let i = 0; i < x.length; i++) s += x[i] * e[i];
+        if (s > best) best = s;
+      }
+      return best;
     });
-    return [names, protos];
+    return [names, sims];
   }
 
   /** {word, similarity} of the nearest user word, or null. */
   nearest(embedding) {
-    const [names, protos] = this.prototypes();
+    const [names, sims] = this.similarities(embedding);
     if (!names.length) return null;
-    const e = normalize(embedding);
-    let best = -1;
-    let sim = -Infinity;
-    protos.forEach((p, k) => {
-      let s = 0;
-      for (let i = 0; i < p.length; i++) s += p[i] * e[i];
-      if (s > sim) [best, sim] = [k, s];
+    let best = 0;
+    sims.forEach((s, k) => {
+      if (s > sims[best]) best = k;
     });
-    return { word: names[best], similarity: sim };
+    return { word: names[best], similarity: sims[best] };
   }
 
   toJSON() {
