@@ -202,6 +202,21 @@ def test_flags_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
         settings_from_args(_args("--workers", "0"))
 
 
+def test_vocabulary_flag_then_environment_then_user_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user_file = tmp_path / "user.json"
+    monkeypatch.setenv("SIGN2TEXT_VOCAB", str(user_file))
+    monkeypatch.delenv("SIGN2TEXT_SERVE_VOCAB", raising=False)
+    assert settings_from_args(_args()).vocab is None  # no file yet: no vocabulary
+    user_file.write_text("{}")
+    assert settings_from_args(_args()).vocab == user_file
+    monkeypatch.setenv("SIGN2TEXT_SERVE_VOCAB", str(tmp_path / "env.json"))
+    assert settings_from_args(_args()).vocab == tmp_path / "env.json"
+    flag = tmp_path / "flag.json"
+    assert settings_from_args(_args("--vocab", str(flag))).vocab == flag
+
+
 def test_bad_model_is_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "junk.onnx"
     bad.write_bytes(b"junk")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -68,11 +69,13 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     from sign2text.serve.settings import MIB, ServeSettings
 
     overrides: dict[str, Any] = {}
-    if getattr(args, "vocab", None) is None and "vocab" in vars(args):
+    # The user vocabulary: --vocab, else SIGN2TEXT_SERVE_VOCAB, else the default user
+    # file when it exists (sign2text vocab writes it).
+    if "vocab" in vars(args) and args.vocab is None and not os.environ.get("SIGN2TEXT_SERVE_VOCAB"):
         from sign2text.runtime.vocab import default_vocab_path
 
         if default_vocab_path().is_file():
-            args.vocab = default_vocab_path()
+            overrides["vocab"] = default_vocab_path()
     for flag, field in _FLAGS.items():
         value = getattr(args, flag, None)
         if value is None:
