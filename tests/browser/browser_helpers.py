@@ -59,7 +59,7 @@ def _missing_piece() -> str | None:
     if missing:
         return (
             f"the web demo's vendor files are not built ({', '.join(missing)}): "
-            "run `cd web && npm ci && node build.mjs`"
+            "run `cd web && npm ci --ignore-scripts && node build.mjs`"
         )
     try:
         import fastapi  # noqa: F401

@@ -2,7 +2,8 @@
 driven by Playwright (never ``playwright install``), a fake camera playing a real clip.
 
 Each test module skips itself when ``/usr/bin/chromium`` or the built vendor folder
-(``cd web && npm ci && node build.mjs``) is missing (see ``browser_helpers.skip_reason``).
+(``cd web && npm ci --ignore-scripts && node build.mjs``) is missing (see
+``browser_helpers.skip_reason``).
 """
 
 from __future__ import annotations

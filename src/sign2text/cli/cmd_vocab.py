@@ -1,7 +1,8 @@
 """``sign2text vocab``: teach new words from a few examples (personal vocabulary).
 
 The vocabulary is a JSON file tied to one model (see :mod:`sign2text.runtime.vocab`);
-default ``$SIGN2TEXT_VOCAB`` or ``~/.local/share/sign2text/vocabulary.json``.
+default ``$SIGN2TEXT_VOCAB``, else ``$XDG_DATA_HOME/sign2text/vocabulary.json``
+(``~/.local/share/sign2text/vocabulary.json``).
 ``recognize``, ``live`` and ``serve`` use it when it exists (or with ``--vocab``).
 """
 
@@ -37,8 +38,8 @@ def register(sub: Any) -> None:
     common.add_argument(
         "--vocab",
         type=Path,
-        help="vocabulary file (default: $SIGN2TEXT_VOCAB or "
-        "~/.local/share/sign2text/vocabulary.json)",
+        help="vocabulary file (default: $SIGN2TEXT_VOCAB, else "
+        "$XDG_DATA_HOME/sign2text/vocabulary.json, ~/.local/share/... by default)",
     )
     common.add_argument("--model", type=Path, help="an exported .onnx model (default: bundled)")
     vs = p.add_subparsers(dest="vocab_command", metavar="ACTION", required=True)

@@ -35,8 +35,9 @@ if TYPE_CHECKING:
     from sign2text.runtime.vocab import UserVocabulary
 
 # Frames per second fed to Holistic by ``recognize_video``. Holistic is ~95% of the time
-# (a 3 s 30 fps clip: ~2.5 s of Holistic at 15 fps vs ~3.0+ s at 30 fps on 2 busy cores)
-# and the features resample every clip to a fixed length anyway. The accuracy side of
+# (37-47 frames/s on 1-2 cores, docs/benchmarks.md: a 3 s 30 fps clip is ~1 s of
+# Holistic at 15 fps, ~2 s at 30 fps) and the features resample every clip to a fixed
+# length anyway. The accuracy side of
 # this choice is measured per frame rate by ``benchmarks/bench_runtime.py --accuracy``
 # on the in-vocabulary clips; re-check it whenever the bundled model changes.
 DEFAULT_EXTRACT_FPS = 15.0

@@ -120,7 +120,7 @@ export class LiveMode {
   /** The model and MediaPipe Holistic (loaded once; shared with teach mode). */
   async load(setStatus = (text) => this.setStatus(text)) {
     if (!this.runtime || !this.holistic) {
-      setStatus("Loading the model and MediaPipe Holistic (about 50 MB the first time)…");
+      setStatus("Loading the model and MediaPipe Holistic (about 45 MB the first time)…");
       if (!this.holisticPromise) {
         this.holisticPromise = loadHolistic().catch((err) => {
           this.holisticPromise = null;

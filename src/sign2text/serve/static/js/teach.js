@@ -25,7 +25,7 @@ export const MAX_RECORDED = 10;
 export const EXAMPLE_MAX_S = 5.0; // the longest wait for one example
 const COUNTDOWN_S = 3; // before the first example
 const BETWEEN_S = 2; // between examples: time to lower the hands
-const RETRIES = 2; // examples in a row without signing before giving up
+const RETRIES = 2; // examples without signing that are asked again; the next one gives up
 const DEFAULT_DIM = 128;
 
 // --- storage: IndexedDB, one vocabulary document per model SHA-256 ----------------------
