@@ -1,7 +1,8 @@
 """Personal vocabulary: tune the decision on one data set, test it once on another.
 
     .venv-dev/bin/python benchmarks/bench_vocab.py --phase tune [--reps 10] [--json out.json]
-    .venv-dev/bin/python benchmarks/bench_vocab.py --phase test [--reps 10] [--json out.json]
+    .venv-dev/bin/python benchmarks/bench_vocab.py --phase test [--set letters|bhutan] \
+        [--without-prototypes] [--reps 10] [--json out.json]
 
 Both phases use the same K-shot protocol: for K = 1, 3, 5, 10 and ``reps`` random draws,
 K examples of each of a signer's new words are taught, and that signer's other
@@ -31,12 +32,16 @@ language nor one of the taught words is answered with a user word.
   acceptance no higher, at every K, than the rule shipped before prototypes existed
   (classifier rule, margin 0.1, threshold 0.55, mean match) (ties, under 0.1 point: the
   higher threshold, then fewer prototypes, then the mean match).
-``--phase test`` (run once with the shipped decision):
-  new words: the 10 words of ``bsl_bhutan.npz`` (Bhutanese SL, one signer) that are not
-  built-in labels; stealing: ``--builtin`` random ``traduttore.npz`` recordings of
-  built-in labels; false acceptance: the same Bhutanese signer's recordings of the other
-  5 words (Bhutanese signs with built-in English names: good, more, no, small, yes).
-  The decision is ``Recognizer._decide`` itself (the shipped code).
+``--phase test`` (run once with the shipped decision), ``--set letters`` (the default):
+  10 ASL letters of ``traduttore_letters.npz`` (``LETTERS``), one vocabulary per
+  signer (3); stealing: that signer's ``traduttore.npz`` recordings of built-in labels;
+  false acceptance: that signer's other letters. ``--set bhutan``: new words: the 10
+  words of ``bsl_bhutan.npz`` (Bhutanese SL, one signer) that are not built-in labels;
+  stealing: ``--builtin`` random ``traduttore.npz`` recordings of built-in labels; false
+  acceptance: the same Bhutanese signer's recordings of the other 5 words (Bhutanese
+  signs with built-in English names: good, more, no, small, yes). The decision is
+  ``Recognizer._decide`` itself (the shipped code); ``--without-prototypes`` drops the
+  model's built-in prototypes (the rule of model files without them).
   Also times adding one word of 5 examples from landmarks (features, model, save).
 """
 
