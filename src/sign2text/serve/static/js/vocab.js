@@ -73,16 +73,20 @@ export function decodePrototypes(doc) {
   return { labels: [...doc.labels], rows };
 }
 
-/** sign2text.runtime.vocab.nearest_similarity: cosine to the nearest prototype row. */
-export function nearestSimilarity(prototypes, embedding) {
-  const e = normalize(embedding);
+/** The largest dot product of the unit vector `e` with one of `rows` (-Infinity for none). */
+function maxDot(rows, e) {
   let best = -Infinity;
-  for (const row of prototypes.rows) {
+  for (const row of rows) {
     let s = 0;
     for (let j = 0; j < e.length; j++) s += row[j] * e[j];
     if (s > best) best = s;
   }
   return best;
+}
+
+/** sign2text.runtime.vocab.nearest_similarity: cosine to the nearest prototype row. */
+export function nearestSimilarity(prototypes, embedding) {
+  return maxDot(prototypes.rows, normalize(embedding));
 }
 
 /** sign2text.runtime.vocab.decide_by_probability (a model without built-in prototypes) */
@@ -151,16 +155,7 @@ export class UserVocabulary {
   similarities(embedding) {
     const names = this.list();
     const e = normalize(embedding);
-    const sims = names.map((w) => {
-      let best = -Infinity;
-      for (const x of this.words.get(w)) {
-        let s = 0;
-        for (let i = 0; i < x.length; i++) s += x[i] * e[i];
-        if (s > best) best = s;
-      }
-      return best;
-    });
-    return [names, sims];
+    return [names, names.map((w) => maxDot(this.words.get(w), e))];
   }
 
   /** {word, similarity} of the nearest user word, or null. */
