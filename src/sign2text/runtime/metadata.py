@@ -12,10 +12,11 @@ An exported model stores one JSON document under the ``metadata_props`` key
       "input": "landmarks"
     }
 
-A model can also carry ``"prototypes"``: ``{"labels": [...], "vectors": [[E floats], ...]}``,
-unit-norm cluster centres of each built-in word's training embeddings (a label per
-vector; :class:`ClassPrototypes`, written by ``sign2text prototypes``); personal
-vocabularies compare a user word against them (``sign2text.runtime.vocab``).
+A model can also carry ``"prototypes"``: ``{"labels": [...], "dim": E, "dtype":
+"float16", "data": "<base64>"}``, unit-norm cluster centres of each built-in word's
+training embeddings (a label per vector; :class:`ClassPrototypes`, written by
+``sign2text prototypes``); personal vocabularies compare a user word against them
+(``sign2text.runtime.vocab``).
 
 RGB models (``input: "rgb"``) also carry ``"input_config"``: the clip pipeline
 (``sign2text.data.clips.ClipConfig``: size, frames, resize, fps, mean, std).
