@@ -12,13 +12,14 @@ from sign2text.features.augment import (
     AUGMENTATIONS,
     Affine,
     PartDropout,
+    Stretch,
     build_augmenter,
     create_augmentation,
 )
 from sign2text.features.core import mirror
 from sign2text.landmarks import skeleton as sk
 
-LENGTH_KEEPING = ("affine", "mirror", "part_dropout", "noise")
+LENGTH_KEEPING = ("affine", "mirror", "part_dropout", "noise", "stretch")
 
 
 def _clip(t: int, seed: int = 0, nan_frac: float = 0.0) -> np.ndarray:
@@ -37,6 +38,7 @@ def test_registry_names_and_errors() -> None:
         "mirror",
         "noise",
         "part_dropout",
+        "stretch",
         "time_crop",
         "time_resample",
     }
@@ -66,6 +68,25 @@ def test_affine_is_one_transform_for_the_whole_clip() -> None:
     step_out = np.linalg.norm(np.diff(out[:, a, :2], axis=0), axis=1)
     assert np.allclose(step_out / step, ratio[0], rtol=1e-4)
     assert not np.allclose(ratio[0], 1.0) or not np.allclose(out, lm)
+
+
+def test_stretch_scales_heights_not_widths_by_one_factor_per_clip() -> None:
+    """Vertical distances change by one factor within bounds, horizontal ones not at all,
+    and a missing point stays missing."""
+    lm = _clip(8, nan_frac=0.5)
+    factors = []
+    for seed in range(30):
+        out = Stretch(max_factor=1.4)(lm, np.random.default_rng(seed))
+        np.testing.assert_array_equal(out[..., 0], lm[..., 0])
+        np.testing.assert_array_equal(out[..., 2], lm[..., 2])
+        np.testing.assert_array_equal(np.isnan(out), np.isnan(lm))
+        a, b = sk.RIGHT_HAND.start, sk.POSE.start + 11
+        ratio = (out[:, a, 1] - out[:, b, 1]) / (lm[:, a, 1] - lm[:, b, 1])
+        assert np.allclose(ratio, ratio[0], rtol=1e-3)
+        factors.append(float(ratio[0]))
+    assert 1 / 1.4 - 1e-4 <= min(factors) < 0.9 and 1.1 < max(factors) <= 1.4 + 1e-4
+    with pytest.raises(ConfigError):
+        Stretch(max_factor=0.5)
 
 
 def test_mirror_twice_is_identity_and_swaps_hands() -> None:

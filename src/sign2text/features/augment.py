@@ -89,6 +89,32 @@ class Affine:
         return out
 
 
+@AUGMENTATIONS.register("stretch")
+@dataclass(frozen=True)
+class Stretch:
+    """Scale y against x about the clip centre by a factor log-uniform in
+    [1/``max_factor``, ``max_factor``]: the distortion between cameras of different
+    aspect ratios.
+
+    MediaPipe divides x by the image width and y by its height, so the same body gives
+    y/x proportions 1.33x larger from a 16:9 camera than from a 4:3 one, and the
+    shoulder-width normalization of the features (an x length) cannot undo it.
+    """
+
+    max_factor: float = 1.35
+
+    def __post_init__(self) -> None:
+        _check_range("stretch.max_factor", self.max_factor, 1.0, 4.0)
+
+    def __call__(self, lm: NDArray[Any], rng: np.random.Generator) -> NDArray[Any]:
+        log_max = float(np.log(self.max_factor))
+        factor = np.float32(np.exp(rng.uniform(-log_max, log_max)))
+        out = lm.copy()
+        cy = _clip_centre(lm)[1]
+        out[..., 1] = (lm[..., 1] - cy) * factor + cy
+        return out
+
+
 @AUGMENTATIONS.register("time_resample")
 @dataclass(frozen=True)
 class TimeResample:
