@@ -9,6 +9,12 @@ copied over afterwards. The dynamo exporter feeds each linear layer's weight thr
 is an initializer, so the graph is first pre-processed (``quant_pre_process``: ONNX
 Runtime's constant folding turns those transposes into initializers); without it only
 the convolutions and the head were quantized and the file kept its fp32 size.
+
+The layers that read the input features directly stay in float. Dynamic quantization
+gives each activation tensor one int8 scale, and the features mix small positions with
+wide velocities and hand shapes (clipped at +-50), so one scale erases the small ones:
+on the 5 signer folds of the default recipe, quantizing the input projection too cost
+0.6 points of top-1 (75.9% -> 75.2%); keeping it in float costs 0.1 and 150 KB.
 """
 
 from __future__ import annotations
@@ -227,8 +233,14 @@ def export_onnx(
     return out
 
 
+def _input_readers(proto: Any, input_name: str) -> list[str]:
+    """Names of the nodes that take the graph input ``input_name`` as an operand."""
+    return [n.name for n in proto.graph.node if input_name in n.input]
+
+
 def quantize_int8(fp32_path: str | Path, int8_path: str | Path) -> Path:
-    """Dynamic int8 quantization (weights QInt8) of an fp32 export, metadata kept."""
+    """Dynamic int8 quantization (weights QInt8) of an fp32 export, metadata kept; the
+    layers that read the input features stay in float (see the module docstring)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -241,7 +253,12 @@ def quantize_int8(fp32_path: str | Path, int8_path: str | Path) -> Path:
         try:
             # symbolic shape inference is for transformer fusions we do not use
             quant_pre_process(src, folded, skip_symbolic_shape=True)
-            quantize_dynamic(folded, tmp_out, weight_type=QuantType.QInt8)
+            quantize_dynamic(
+                folded,
+                tmp_out,
+                weight_type=QuantType.QInt8,
+                nodes_to_exclude=_input_readers(onnx.load(str(folded)), INPUT_NAMES[0]),
+            )
         except Exception as exc:
             raise ModelError(f"{src}: int8 quantization failed ({exc})") from exc
         proto = onnx.load(str(tmp_out))
