@@ -170,7 +170,7 @@ class ModelResponse(BaseModel):
                     "card": {"evaluation": {"mean_fold_top1": 0.759}},
                     "file": {
                         "name": "model.onnx",
-                        "bytes": 820089,
+                        "bytes": 707909,
                         "sha256": "…",
                         "url": "/v1/model.onnx",
                     },
