@@ -14,7 +14,7 @@ The layers that read the input features directly stay in float. Dynamic quantiza
 gives each activation tensor one int8 scale, and the features mix small positions with
 wide velocities and hand shapes (clipped at +-50), so one scale erases the small ones:
 on the 5 signer folds of the default recipe, quantizing the input projection too cost
-0.6 points of top-1 (75.9% -> 75.2%); keeping it in float costs 0.1 and 150 KB.
+0.6 points of top-1 (75.9% -> 75.2%); keeping it in float costs 0.1 point and 150 KB.
 """
 
 from __future__ import annotations
