@@ -31,7 +31,15 @@ def test_bundled_model_is_self_describing() -> None:
     assert 0.0 < rec.metadata.reject_threshold < 1.0
 
 
-@pytest.mark.parametrize("clip", ["hello__sdb1228__hello.mp4", "water__sdb1228__water.mp4"])
+@pytest.mark.parametrize(
+    "clip",
+    [
+        "hello__sdb1228__hello.mp4",
+        "water__sdb1228__water.mp4",
+        "please__sdb1228__please.mp4",
+        "no__Osushi2022__69411.mp4",
+    ],
+)
 def test_recognizes_real_clips(recognizer: Recognizer, videos_dir: Path, clip: str) -> None:
     result = recognizer.recognize_video(videos_dir / clip)
     assert result.label == clip.split("__")[0]
