@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         from sign2text.data.splits import load_split
 
         split = load_split(args.split_file, samples)
-        samples = [samples[i] for i in split[args.split]]
+        samples = split.take(samples, args.split)
         meta.update(split=f"{split.protocol} ({args.split_file.name})", part=args.split)
     else:
         meta["split"] = "whole dataset"

@@ -43,8 +43,7 @@ def _validation(
     if args.split_file is not None:
         from sign2text.data.splits import load_split
 
-        split = load_split(args.split_file, samples)
-        samples = [samples[i] for i in split[args.split]]
+        samples = load_split(args.split_file, samples).take(samples, args.split)
         desc += f", {args.split_file} part {args.split!r}"
     index = {label: i for i, label in enumerate(ckpt["labels"])}
     cfg = FeatureConfig.from_dict(dict(ckpt["features"]))

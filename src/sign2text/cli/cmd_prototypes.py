@@ -49,8 +49,7 @@ def _samples(args: argparse.Namespace) -> list[Any]:
     if args.split_file is not None:
         from sign2text.data.splits import load_split
 
-        split = load_split(args.split_file, samples)
-        samples = [samples[i] for i in split[args.split]]
+        samples = load_split(args.split_file, samples).take(samples, args.split)
     return samples
 
 

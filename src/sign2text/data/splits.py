@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -25,6 +25,8 @@ from sign2text.errors import ConfigError, DatasetError
 from sign2text.io.atomic import atomic_write_text
 
 SPLIT_FORMAT = "sign2text-split/1"
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,10 @@ class Split:
         if name not in self.parts:
             raise ConfigError(f"split has no part {name!r}; parts: {', '.join(self.parts)}")
         return self.parts[name]
+
+    def take(self, samples: Sequence[_T], name: str) -> list[_T]:
+        """The samples of part ``name`` (``samples`` is the list the split indexes)."""
+        return [samples[i] for i in self[name]]
 
     def to_json(self, samples: Sequence[Sample]) -> dict[str, Any]:
         return {

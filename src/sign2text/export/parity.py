@@ -16,16 +16,10 @@ from numpy.typing import NDArray
 
 from sign2text.features import pad_batch
 from sign2text.runtime.metadata import METADATA_KEY, NONE_LABEL, parse_metadata
+from sign2text.runtime.onnx_model import softmax
 
 MAX_INT8_ACCURACY_DROP_POINTS = 0.5
 _BATCH = 64
-
-
-def _softmax(logits: NDArray[np.float32]) -> NDArray[np.float32]:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    out: NDArray[np.float32] = (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
-    return out
 
 
 def _run_onnx(
@@ -112,7 +106,7 @@ def parity_report(
         report["delta_points"] = round((acc8 - acc32) * 100.0, 4)
         none = names.index(NONE_LABEL) if NONE_LABEL in names else None
         report["reject_threshold"] = calibrate_reject_threshold(
-            _softmax(fp32_logits), y, ignore=none
+            softmax(fp32_logits), y, ignore=none
         )
     report["decision"] = choose_model(report)
     report["rule"] = (

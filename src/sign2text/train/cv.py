@@ -49,12 +49,6 @@ def _fold_test_samples(run: Path, cache: dict[str, list[Sample]]) -> list[Sample
     return test
 
 
-def _softmax(x: NDArray[Any]) -> NDArray[Any]:
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    out: NDArray[Any] = e / e.sum(axis=-1, keepdims=True)
-    return out
-
-
 def cv_report(
     runs: Sequence[str | Path],
     out_dir: str | Path,
@@ -65,7 +59,7 @@ def cv_report(
     from sign2text.export import export_onnx, quantize_int8
     from sign2text.export.parity import calibrate_reject_threshold, choose_model
     from sign2text.models import load_checkpoint
-    from sign2text.runtime.onnx_model import OnnxClassifier
+    from sign2text.runtime.onnx_model import OnnxClassifier, softmax
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -101,7 +95,7 @@ def cv_report(
         agree += int((l32.argmax(-1) == l8.argmax(-1)).sum())
         n_total += len(y)
         max_diff = max(max_diff, float(np.abs(l32 - l8).max()))
-        probs_all.append(_softmax(l32))
+        probs_all.append(softmax(l32))
         y_all.append(y)
         folds.append(
             {

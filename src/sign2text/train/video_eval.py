@@ -152,8 +152,7 @@ def rgb_parity_inputs(
     if split_file is not None:
         from sign2text.data.splits import load_split
 
-        split = load_split(split_file, samples)
-        samples = [samples[i] for i in split[part]]
+        samples = load_split(split_file, samples).take(samples, part)
         desc += f", {split_file} part {part!r}"
     index = {label: i for i, label in enumerate(labels)}
     inside = [s for s in samples if s.label in index]
