@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
 from sign2text.cli.main import main  # noqa: E402
 from sign2text.data.pack import read_pack, write_pack  # noqa: E402
-from sign2text.data.splits import random_split, save_split  # noqa: E402
-from sign2text.export import choose_model, read_metadata  # noqa: E402
-from sign2text.features import FeatureConfig, feature_dim  # noqa: E402
+from sign2text.data.splits import load_split, random_split, save_split  # noqa: E402
+from sign2text.export import read_metadata  # noqa: E402
+from sign2text.features import FeatureConfig, compute_features, feature_dim  # noqa: E402
 from sign2text.models import create_model, save_checkpoint  # noqa: E402
+from sign2text.runtime import OnnxClassifier  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
@@ -68,9 +70,20 @@ def test_export_with_validation_split(
         assert (out / name).is_file(), name
     report = json.loads((out / "parity.json").read_text())
     assert report["n"] == 8  # 20% of 4 labels x 12 sequences
-    assert report["decision"] == choose_model(report)
     assert report["max_abs_logit_diff"]["torch_vs_fp32"] < 1e-4
-    assert report["accuracy"]["fp32"] is not None
+    # The accuracies are those of the written ONNX files on the split's val part.
+    samples = read_pack(setup["pack"])
+    val = load_split(setup["split"], samples).take(samples, "val")
+    cfg = FeatureConfig()
+    feats = [compute_features(s.landmarks, cfg) for s in val]
+    x, m = np.stack([f for f, _ in feats]), np.stack([k for _, k in feats])
+    y = np.array([LABELS.index(s.label) for s in val])
+    for kind in ("fp32", "int8"):
+        logits = OnnxClassifier(out / f"model.{kind}.onnx").logits(x, m)
+        assert report["accuracy"][kind] == pytest.approx(float((logits.argmax(-1) == y).mean()))
+    drop = 100 * (report["accuracy"]["fp32"] - report["accuracy"]["int8"])
+    assert report["delta_points"] == pytest.approx(-drop, abs=1e-3)
+    assert report["decision"] == ("int8" if drop <= 0.5 else "fp32")
     printed = capsys.readouterr().out
     assert f"decision: ship {report['decision']}" in printed
     # The calibrated reject threshold is stored in both files.

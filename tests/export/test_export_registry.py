@@ -36,12 +36,16 @@ def test_registered_model_exports(name: str, tmp_path: Path) -> None:
     ckpt = {"model": {"name": name, "args": {}}, "labels": list("abcde"), "features": cfg.to_dict()}
     path = export_onnx(model, ckpt, tmp_path / f"{name}.onnx")
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in sess.get_inputs()] == ["features", "mask"]
+    assert [o.name for o in sess.get_outputs()] == ["logits", "embedding"]
     rng = np.random.default_rng(0)
-    for batch, frames in ((1, 5), (3, 40)):
+    for batch, frames in ((1, 5), (3, 13), (4, 40)):
         x = rng.standard_normal((batch, frames, dim)).astype(np.float32)
         m = np.ones((batch, frames), dtype=bool)
-        m[0, frames // 2 :] = False
+        m[0, frames // 2 :] = False  # padded clips, first and last in the batch
+        m[-1, : frames // 3] = False
         logits = sess.run(["logits"], {"features": x, "mask": m})[0]
         with torch.no_grad():
             ref = model(torch.from_numpy(x), torch.from_numpy(m)).numpy()
+        assert logits.shape == (batch, 5)
         assert np.abs(logits - ref).max() < 1e-4

@@ -82,9 +82,10 @@ def test_overlay_draws_where_landmarks_are(
     tmp_path: Path, frame_and_landmarks: tuple[np.ndarray, np.ndarray]
 ) -> None:
     frame, lm = frame_and_landmarks
+    original = frame.copy()
     drawn = draw(frame, lm)
     assert drawn.shape == frame.shape and drawn.dtype == np.uint8
-    np.testing.assert_array_equal(frame, frame_and_landmarks[0])  # input untouched
+    np.testing.assert_array_equal(frame, original)  # input untouched
     h, w = frame.shape[:2]
     changed = (drawn != frame).any(axis=2)
     assert changed.any()

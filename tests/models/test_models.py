@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -100,37 +99,6 @@ def test_dynamic_time(name: str, t: int) -> None:
     x, mask = _batch(2, t)
     with torch.no_grad():
         assert model(x, mask).shape == (2, NUM_CLASSES)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", NAMES)
-def test_onnx_export_dynamic_batch_and_time_matches_torch(name: str, tmp_path: Path) -> None:
-    ort = pytest.importorskip("onnxruntime")
-    model = _build(name).eval()
-    x, mask = _batch(2, 8)
-    batch, time = torch.export.Dim("batch"), torch.export.Dim("time")
-    path = tmp_path / f"{name}.onnx"
-    torch.onnx.export(
-        model,
-        (x, mask),
-        str(path),
-        dynamo=True,
-        input_names=["features", "mask"],
-        output_names=["logits"],
-        dynamic_shapes={"features": {0: batch, 1: time}, "mask": {0: batch, 1: time}},
-        verbose=False,
-    )
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    assert [i.name for i in sess.get_inputs()] == ["features", "mask"]
-    assert [o.name for o in sess.get_outputs()] == ["logits"]
-    for b, t, seed in ((3, 13, 1), (1, 5, 2), (4, 40, 3)):
-        xs, ms = _batch(b, t, seed)
-        ms[-1, t // 2 :] = False
-        with torch.no_grad():
-            want = model(xs, ms).numpy()
-        got = sess.run(["logits"], {"features": xs.numpy(), "mask": ms.numpy()})[0]
-        assert got.shape == (b, NUM_CLASSES)
-        assert np.abs(got - want).max() < 1e-4
 
 
 def _save(name: str, path: Path) -> torch.nn.Module:

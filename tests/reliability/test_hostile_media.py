@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from reliability_helpers import CASES, Case, cli_command, run_measured
+from reliability_helpers import CASES, DECODED, Case, cli_command, run_measured
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -109,6 +109,8 @@ def test_cli(case: Case, corpus: dict[str, Path], tmp_path: Path) -> None:
         assert done.returncode == 2, (done.returncode, done.stderr)
         lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
         assert len(lines) == 1 and lines[0].startswith("sign2text: error: "), done.stderr
+        if case.codes == DECODED:
+            assert "no hand found" in lines[0], lines[0]
         if "no hand found" not in lines[0]:  # a media error names the file
             assert str(corpus[case.name]) in lines[0], lines[0]
     assert done.max_rss_mib < CLI_RSS_LIMIT_MIB, f"peak RSS {done.max_rss_mib:.0f} MiB"
@@ -163,6 +165,8 @@ def test_http(
     else:
         assert set(body) == {"error"}, body
         assert "Traceback" not in body["error"]["message"]
+        if case.codes == DECODED:  # a valid file: only "no person in it" may be refused
+            assert body["error"]["code"] == "no_signing", body
         assert str(spool) not in body["error"]["message"], "the message names our temp file"
     assert elapsed < CASE_TIMEOUT_S
     assert list(spool.iterdir()) == [], "upload spool not cleaned"

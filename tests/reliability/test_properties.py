@@ -82,17 +82,30 @@ def test_features_of_any_clip_are_finite_and_shaped(lm: np.ndarray, cfg: Feature
     _check_features(feats, mask, cfg, len(lm))
 
 
+def _hand_frames(lm: np.ndarray) -> np.ndarray:
+    left = ~np.isnan(lm[:, sk.LEFT_HAND.start : sk.LEFT_HAND.stop, 0]).all(axis=1)
+    right = ~np.isnan(lm[:, sk.RIGHT_HAND.start : sk.RIGHT_HAND.stop, 0]).all(axis=1)
+    return np.asarray(left | right)
+
+
+# Without resampling the mask is frame for frame: with trimming, from the first to the
+# last frame with a hand; without, over the whole clip.
+UNRESAMPLED = [FeatureConfig(frames=None), FeatureConfig(frames=None, trim=False)]
+
+
 @FAST
-@given(lm=clips(hostile=False), cfg=st.sampled_from(CONFIGS))
+@given(lm=clips(hostile=False), cfg=st.sampled_from(UNRESAMPLED + CONFIGS))
 def test_mask_marks_exactly_the_frames_with_a_hand(lm: np.ndarray, cfg: FeatureConfig) -> None:
     _, mask = compute_features(lm, cfg)
-    if cfg.frames is None and not cfg.trim:
-        left = ~np.isnan(lm[:, sk.LEFT_HAND.start : sk.LEFT_HAND.stop, 0]).all(axis=1)
-        right = ~np.isnan(lm[:, sk.RIGHT_HAND.start : sk.RIGHT_HAND.stop, 0]).all(axis=1)
-        assert np.array_equal(mask, left | right)
-    no_hands = np.isnan(lm[:, sk.LEFT_HAND.start : sk.RIGHT_HAND.stop]).all()
-    if no_hands and np.isnan(lm[:, sk.RIGHT_HAND.start : sk.RIGHT_HAND.stop]).all():
+    seen = _hand_frames(lm)
+    if not seen.any():
         assert not mask.any()
+    if cfg.frames is None:
+        expected = seen
+        if cfg.trim and seen.any():
+            first, last = np.flatnonzero(seen)[[0, -1]]
+            expected = seen[first : last + 1]
+        assert np.array_equal(mask, expected)
 
 
 @pytest.mark.parametrize("frames", [1, 2, 3])

@@ -1,10 +1,11 @@
 """The toolkit path for RGB models: ``sign2text train`` on a generated folder dataset
 (TensorBoard logs), then ``evaluate``, ``export`` and ``recognize`` on its output, and the
-runtime stays torch-free. TwoOutNet trains with its pose loss (MediaPipe targets)."""
+runtime stays torch-free. TwoOutNet learns its pose head from MediaPipe targets of real clips."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -65,7 +66,7 @@ def test_rgb_train_evaluate_export_recognize(
 ) -> None:
     run = tmp_path / "run"
     cfg = _config(tmp_path, folder_dataset, "simplenet3d")
-    assert main(["-q", "train", str(cfg), "--out", str(run)]) == 0
+    assert main(["-q", "train", str(cfg), "--out", str(run), "--set", "epochs=10"]) == 0
     for name in ("best.pt", "last.pt", "config.json", "split.json", "history.json", "curves.png"):
         assert (run / name).is_file(), name
     assert list((run / "tb").glob("events.out.tfevents.*"))
@@ -81,20 +82,23 @@ def test_rgb_train_evaluate_export_recognize(
     report = json.loads((out / "report.json").read_text())
     assert report["n_samples"] == 8 and report["meta"]["input"] == "rgb"
     assert set(report["per_class"]) == {"blue", "red"} and "" in report["per_signer"]
+    assert report["top1"] >= 0.75, report["top1"]  # colour alone separates the words
 
     exp = tmp_path / "export"
     args = ["-q", "export", str(run / "best.pt"), "--out", str(exp), "--data", str(folder_dataset)]
     assert main(args) == 0
     parity = json.loads((exp / "parity.json").read_text())
     assert parity["n"] == 8 and parity["max_abs_logit_diff"]["torch_vs_fp32"] < 1e-4
-    assert parity["decision"] in ("fp32", "int8")
+    delta = parity["delta_points"]
+    assert delta is not None  # accuracy was measured on the data
+    assert parity["decision"] == ("int8" if delta >= -0.5 else "fp32"), delta
     capsys.readouterr()
 
     clip = next(folder_dataset.glob("red/*.mp4"))
     onnx = exp / "model.fp32.onnx"
     assert main(["-q", "recognize", str(clip), "--model", str(onnx), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["top_k"][0][0] in ("red", "blue") and result["timings"]["landmarks_ms"] == 0.0
+    assert result["top_k"][0][0] == "red" and result["timings"]["landmarks_ms"] == 0.0
     onnx_eval = tmp_path / "eval_onnx"
     assert main(["-q", "evaluate", str(onnx), str(folder_dataset), "--out", str(onnx_eval)]) == 0
     onnx_report = json.loads((onnx_eval / "report.json").read_text())
@@ -139,13 +143,33 @@ def _serve_rgb_model(onnx: Path, clip: Path, tmp_path: Path, want: str) -> None:
             assert closed.value.code == 1003
 
 
-def test_twooutnet_trains_with_its_pose_loss(folder_dataset: Path, tmp_path: Path) -> None:
-    cfg = load_config(
-        _config(tmp_path, folder_dataset, "twooutnet"), ["model.args.pose_weight=2.0"]
-    )
-    result = train(cfg, tmp_path / "run2")
-    assert all("train_pose_loss" in row and "val_pose_loss" in row for row in result.history)
-    assert list((tmp_path / "run2" / "clip_cache").glob("clip-*.pose.npz"))
+# Real clips (people in them), so MediaPipe gives the pose head real targets.
+POSE_CLIPS = {
+    "yes": ["yes__Osushi2022__64287.mp4", "yes__sdb1228__yes.mp4"],
+    "no": ["no__Osushi2022__69411.mp4", "no__sdb1228__no.mp4"],
+    "book": ["book__Osushi2022__07074.mp4", "book__sdb1228__book.mp4"],
+    "thank-you": ["thank-you__sdb1228__thank-you.mp4", "thank-you__sdb1228__thankyou.mp4"],
+}
+
+
+def test_twooutnet_trains_with_its_pose_loss(videos_dir: Path, tmp_path: Path) -> None:
+    root = tmp_path / "people"
+    for label, names in POSE_CLIPS.items():
+        (root / label).mkdir(parents=True)
+        for name in names:
+            shutil.copyfile(videos_dir / name, root / label / name)
+    path = _config(tmp_path, root, "twooutnet")
+    cache = tmp_path / "clip_cache"  # MediaPipe runs once for both runs
+    common = ["epochs=20", "optim.lr=1e-2", "data.val=0.5", f"data.cache_dir={cache}"]
+    trained = train(load_config(path, [*common, "model.args.pose_weight=20.0"]), tmp_path / "a")
+    ignored = train(load_config(path, [*common, "model.args.pose_weight=0.0"]), tmp_path / "b")
+    assert list(cache.glob("clip-*.pose.npz"))
+    for result in (trained, ignored):  # the clips' landmarks were targets
+        assert all(r["train_pose_loss"] > 0 and r["val_pose_loss"] > 0 for r in result.history)
+    # Same seed and clips: only the pose loss's weight differs, and it must have taught
+    # the pose head (an untrained head's sigmoid stays far from the landmarks).
+    final = [result.history[-1]["val_pose_loss"] for result in (trained, ignored)]
+    assert final[0] < 0.5 * final[1], final
 
 
 def test_model_and_data_kind_must_agree(tmp_path: Path) -> None:

@@ -81,11 +81,6 @@ def test_cors_allow_list(locked: TestClient) -> None:
     assert "access-control-allow-origin" not in other.headers
 
 
-def test_no_cors_by_default(client: TestClient) -> None:
-    r = client.get("/healthz", headers={"Origin": ORIGIN})
-    assert "access-control-allow-origin" not in r.headers
-
-
 def test_settings_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("PORT", "CORS_ORIGINS", "API_KEY", "QUEUE_SIZE", "WORKERS", "MAX_UPLOAD_BYTES"):
         monkeypatch.delenv(f"SIGN2TEXT_SERVE_{name}", raising=False)

@@ -1,5 +1,6 @@
 """``sign2text serve`` as a real process: readiness, an upload over HTTP, limits on the
-wire (chunked body over the cap, a body that never arrives), clean SIGTERM."""
+wire (chunked body over the cap, a body that never arrives, ".." in the raw request
+line), clean SIGTERM."""
 
 from __future__ import annotations
 
@@ -124,6 +125,43 @@ def _read_reply(s: socket.socket) -> bytes:
         return head + b"\r\n\r\n" + body
     except ConnectionResetError:
         return data
+
+
+# Request targets sent byte for byte (HTTP clients normalize "..": these do not), aimed
+# at real files next to the served folders: the examples folder is the shared videos
+# folder, whose sibling data/ holds README.md, and the package's static folder sits
+# three levels below the repository's pyproject.toml.
+TRAVERSALS = [
+    b"/v1/examples/../data/README.md",
+    b"/v1/examples/..%2fdata%2fREADME.md",
+    b"/v1/examples/%2e%2e%2fdata%2fREADME.md",
+    b"/static/../../../../pyproject.toml",
+    b"/static/%2e%2e/%2e%2e/%2e%2e/%2e%2e/pyproject.toml",
+    b"/static/..%2f..%2f..%2f..%2fpyproject.toml",
+    b"/static//etc/passwd",
+]
+
+
+def _raw_get(server: Server, target: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        return _read_reply(s)
+
+
+def test_raw_request_line_serves_the_files_it_may(server: Server) -> None:
+    """The control for the traversal test: the same raw request reaches real files."""
+    assert _raw_get(server, b"/static/index.html").startswith(b"HTTP/1.1 200")
+    reply = _raw_get(server, b"/v1/examples/hello__sdb1228__hello.mp4")
+    assert reply.startswith(b"HTTP/1.1 200") and b"ftyp" in reply[:2000]
+
+
+@pytest.mark.parametrize("target", TRAVERSALS, ids=lambda t: t.decode())
+def test_traversal_in_the_raw_request_line(server: Server, target: bytes) -> None:
+    reply = _raw_get(server, target)
+    status = reply.split(b"\r\n", 1)[0]
+    assert status.split()[1] in (b"400", b"404"), reply[:300]
+    for secret in (b"Sign-language landmark data", b"[project]", b"root:"):
+        assert secret not in reply
 
 
 def test_chunked_upload_is_cut_at_the_cap(server: Server) -> None:

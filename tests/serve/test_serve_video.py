@@ -45,13 +45,22 @@ def test_raw_video_body_is_accepted(client: TestClient, videos_dir: Path) -> Non
     assert r.json()["frames"] > 0
 
 
+@pytest.mark.slow
 def test_uploads_are_not_kept(
     client: TestClient, settings: ServeSettings, hello_clip: bytes
 ) -> None:
-    client.post(URL, files=_multipart(b"not a video at all"))
-    client.post(URL, files=_multipart(b""))
-    client.post(URL, content=b"\0" * (3 * 1024 * 1024), headers={"content-type": "video/mp4"})
+    """Neither a recognized upload nor a refused one leaves a file in the spool folder."""
     assert settings.tmp_dir is not None
+    assert list(settings.tmp_dir.iterdir()) == []  # the session's earlier tests count too
+    ok = client.post(URL, files=_multipart(hello_clip))
+    assert ok.status_code == 200, ok.text
+    assert list(settings.tmp_dir.iterdir()) == []
+    refused = [
+        client.post(URL, files=_multipart(b"not a video at all")),
+        client.post(URL, files=_multipart(b"")),
+        client.post(URL, content=b"\0" * (3 * 1024 * 1024), headers={"content-type": "video/mp4"}),
+    ]
+    assert [r.status_code for r in refused] == [415, 422, 413]
     assert list(settings.tmp_dir.iterdir()) == []
 
 
