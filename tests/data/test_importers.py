@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from sign2text.data.importers import (
@@ -26,17 +28,6 @@ from sign2text.data.pack import read_pack
 from sign2text.data.sample import Sample
 from sign2text.errors import DatasetError, DependencyError, PathEscapeError
 from sign2text.landmarks.skeleton import FACE, LEFT_HAND, POSE, RIGHT_HAND
-
-try:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    HAS_PYARROW = True
-except ImportError as exc:  # pyarrow 26 needs numpy >= 2; the venv pins numpy 1.26
-    HAS_PYARROW = False
-    PYARROW_ERROR = str(exc)
-
-needs_pyarrow = pytest.mark.skipif(not HAS_PYARROW, reason="pyarrow does not import here")
 
 
 def test_builtin_importers_are_registered() -> None:
@@ -217,7 +208,6 @@ def test_pack_detect_and_bad_pack_names_file(tmp_path: Path, data_dir: Path) -> 
 # --- gislr ---------------------------------------------------------------------------
 
 
-@needs_pyarrow
 def test_silfa_sample_matches_the_pack(data_dir: Path) -> None:
     root = data_dir / "samples" / "silfa"
     assert detect_format(root) == "gislr"
@@ -261,7 +251,6 @@ def _gislr_dataset(root: Path, int_type: object) -> None:
     )
 
 
-@needs_pyarrow
 @pytest.mark.parametrize("int_type", ["int16", "int64"])
 def test_gislr_int16_and_int64_columns(tmp_path: Path, int_type: str) -> None:
     _gislr_dataset(tmp_path, pa.int16() if int_type == "int16" else pa.int64())
@@ -272,7 +261,6 @@ def test_gislr_int16_and_int64_columns(tmp_path: Path, int_type: str) -> None:
     assert not np.isnan(s.landmarks[1:, RIGHT_HAND.start : RIGHT_HAND.stop]).any()
 
 
-@needs_pyarrow
 def test_gislr_truncated_parquet_names_the_file(tmp_path: Path) -> None:
     _gislr_dataset(tmp_path, pa.int16())
     file = tmp_path / "files" / "7" / "1.parquet"

@@ -15,13 +15,6 @@ from sign2text.data.info import DatasetInfo, dataset_info, video_info
 from sign2text.data.sample import Sample
 from sign2text.landmarks.skeleton import FACE, LEFT_HAND, POSE, RIGHT_HAND, empty
 
-try:
-    import pyarrow.parquet  # noqa: F401
-
-    HAS_PYARROW = True
-except ImportError:  # pyarrow 26 needs numpy >= 2; the venv pins numpy 1.26
-    HAS_PYARROW = False
-
 
 def _manifest(data_dir: Path) -> dict[str, dict[str, Any]]:
     sources = json.loads((data_dir / "landmarks" / "manifest.json").read_text())["sources"]
@@ -82,7 +75,6 @@ def test_traduttore_sample_info(data_dir: Path) -> None:
     assert info.counts_per_signer == {"": 3}
 
 
-@pytest.mark.skipif(not HAS_PYARROW, reason="pyarrow does not import here")
 def test_silfa_sample_info(data_dir: Path) -> None:
     info = dataset_info(load_landmarks(data_dir / "samples" / "silfa"))
     assert (info.sequences, info.frames) == (5, 5)
