@@ -35,6 +35,11 @@ def test_nulls_mark_missing_points(client: TestClient, words: dict[str, np.ndarr
     r = client.post(URL, json={"landmarks": frames})
     assert r.status_code == 200, r.text
     assert r.json()["top_k"][0]["label"] == "hello"
+    # A frame where nothing was found may be null point by point.
+    nothing = [None] * sk.N_POINTS
+    r = client.post(URL, json={"landmarks": [nothing, *frames[:10], nothing, *frames[10:]]})
+    assert r.status_code == 200, r.text
+    assert r.json()["top_k"][0]["label"] == "hello" and r.json()["frames"] == len(frames) + 2
 
 
 def test_no_hands_is_no_signing(client: TestClient, words: dict[str, np.ndarray]) -> None:

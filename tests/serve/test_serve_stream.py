@@ -63,6 +63,23 @@ def test_flush_classifies_an_open_segment(client: TestClient, words: dict[str, n
     assert [m["label"] for m in msgs if m["type"] == "word"] == ["water"]
 
 
+def test_frames_where_nothing_was_found_are_rests(
+    client: TestClient, words: dict[str, np.ndarray]
+) -> None:
+    """A camera that sees nobody sends all-null frames: they are rests, not errors."""
+    nothing = [None] * sk.N_POINTS
+    frames = [nothing] * 8 + to_json_frames(words["water"]) + [nothing] * 8
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.receive_json()
+        for i, frame in enumerate(frames):
+            ws.send_json({"t": i / FPS, "landmarks": frame})
+        ws.send_json({"type": "flush"})
+        msgs = _until(ws, "flushed")
+    assert not [m for m in msgs if m["type"] == "error"], msgs
+    assert [m["label"] for m in msgs if m["type"] == "word"] == ["water"]
+    assert msgs[-1]["frames"] == len(frames)
+
+
 def _error(ws: WebSocketTestSession) -> dict[str, Any]:
     msg = ws.receive_json()
     assert msg["type"] == "error", msg

@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
     p.add_argument("--data", type=Path, help="landmark dataset for the parity report")
     p.add_argument("--split-file", type=Path, help="split JSON (sign2text split) for --data")
     p.add_argument("--split", default="val", help="part of the split to use (default val)")
-    p.add_argument("--opset", type=int, default=18)
+    p.add_argument("--opset", type=int, default=18, help="ONNX opset, 18 or newer (default 18)")
     p.set_defaults(func=run)
 
 
@@ -61,7 +61,10 @@ def _validation(
     return feats, masks, labels, desc
 
 
-def run(args: argparse.Namespace) -> int:
+def _export(
+    args: argparse.Namespace, model: Any, ckpt: dict[str, Any], scratch: Path
+) -> dict[str, Any]:
+    """Write both ONNX files into ``scratch``; return the parity report."""
     import dataclasses
 
     import numpy as np
@@ -69,21 +72,15 @@ def run(args: argparse.Namespace) -> int:
     from sign2text.errors import DatasetError
     from sign2text.export import (
         export_onnx,
-        parity_markdown,
         parity_report,
         quantize_int8,
         read_metadata,
         write_metadata,
     )
     from sign2text.features import feature_dim
-    from sign2text.io.atomic import atomic_write_text
-    from sign2text.models import load_checkpoint
 
-    model, ckpt = load_checkpoint(args.checkpoint)
-    model.eval()
-    out = args.out or args.checkpoint.parent
-    fp32 = export_onnx(model, ckpt, out / "model.fp32.onnx", opset=args.opset)
-    int8 = quantize_int8(fp32, out / "model.int8.onnx")
+    fp32 = export_onnx(model, ckpt, scratch / "model.fp32.onnx", opset=args.opset)
+    int8 = quantize_int8(fp32, scratch / "model.int8.onnx")
     meta = read_metadata(fp32)
     labels: list[int] | None
     if meta.input == "rgb":  # RGB models: clips from a video dataset (docs/rgb_models.md)
@@ -113,6 +110,26 @@ def run(args: argparse.Namespace) -> int:
         new = dataclasses.replace(meta, card=card)
         write_metadata(fp32, new)
         write_metadata(int8, new)
+    return report
+
+
+def run(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from sign2text.export import parity_markdown
+    from sign2text.io.atomic import atomic_write_bytes, atomic_write_text
+    from sign2text.models import load_checkpoint
+
+    model, ckpt = load_checkpoint(args.checkpoint)
+    model.eval()
+    out = args.out or args.checkpoint.parent
+    # Everything is built in a scratch folder first: a failure (bad --data, a split
+    # file that does not fit) leaves an earlier export in ``out`` as it was.
+    with tempfile.TemporaryDirectory(prefix="sign2text-export-") as scratch:
+        report = _export(args, model, ckpt, Path(scratch))
+        for name in ("model.fp32.onnx", "model.int8.onnx"):
+            atomic_write_bytes(out / name, (Path(scratch) / name).read_bytes())
+    fp32, int8 = out / "model.fp32.onnx", out / "model.int8.onnx"
     sizes = {"fp32": fp32.stat().st_size, "int8": int8.stat().st_size}
     report["files"] = {"fp32": str(fp32), "int8": str(int8)}
     report["sizes_bytes"] = sizes

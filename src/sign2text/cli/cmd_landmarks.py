@@ -176,9 +176,15 @@ def run_frames(args: argparse.Namespace) -> int:
 def run_grid(args: argparse.Namespace) -> int:
     """Tile a clip's frames into one image."""
     from sign2text.data.frames import encode_image, frame_grid
+    from sign2text.errors import ConfigError
     from sign2text.io.atomic import atomic_write_bytes
 
-    fmt = "jpg" if args.out.suffix.lower() in (".jpg", ".jpeg") else "png"
+    formats = {".png": "png", ".jpg": "jpg", ".jpeg": "jpg"}
+    fmt = formats.get(args.out.suffix.lower())
+    if fmt is None:
+        raise ConfigError(f"{args.out}: the grid is an image; name it .png, .jpg or .jpeg")
+    if args.out.exists() and args.out.resolve() == args.clip.resolve():
+        raise ConfigError(f"{args.out}: the output would overwrite the input clip")
     image = frame_grid(args.clip, frames=args.frames, cols=args.cols, tile=args.size)
     atomic_write_bytes(args.out, encode_image(image, fmt))
     print(f"{args.out}: {image.shape[1]}x{image.shape[0]}")

@@ -122,8 +122,15 @@ def run(args: argparse.Namespace) -> int:
             "no WebSocket library for uvicorn (websockets or wsproto): WebSocket "
             "/v1/stream will be refused; pip install websockets"
         )
-    # Fail fast, with one line, on a bad model (the app would only fail at startup).
-    OnnxClassifier(settings.model if settings.model is not None else bundled_model_path())
+    # Fail fast, with one line, on a bad model or vocabulary (the app would only fail
+    # at startup, with a traceback in uvicorn's log).
+    model = settings.model if settings.model is not None else bundled_model_path()
+    OnnxClassifier(model)
+    if settings.vocab is not None:
+        from sign2text.io.atomic import sha256_file
+        from sign2text.runtime.vocab import UserVocabulary
+
+        UserVocabulary.load(settings.vocab, model_sha256=sha256_file(model))
     app = create_app(settings)
     log.info("serving on http://%s:%d (docs at /docs)", settings.host, settings.port)
     uvicorn.run(

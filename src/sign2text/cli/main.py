@@ -67,6 +67,11 @@ def _setup_logging(debug: bool, quiet: bool) -> None:
     logging.getLogger("uvicorn").setLevel(level)
 
 
+def _one_line(text: str) -> str:
+    """Messages end up on one line of stderr: line breaks become "; "."""
+    return "; ".join(line.strip() for line in text.strip().splitlines() if line.strip())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -80,7 +85,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Sign2TextError as exc:
         if args.debug:
             raise
-        print(f"sign2text: error: {exc}", file=sys.stderr)
+        print(f"sign2text: error: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the file system refused: permissions, a folder, a full disk
+        if args.debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        reason = exc.strerror or str(exc)
+        print(f"sign2text: error: {_one_line(where + reason)}", file=sys.stderr)
+        return 2
+    except RecursionError:  # e.g. a JSON file nested thousands of levels deep
+        if args.debug:
+            raise
+        print("sign2text: error: an input file is nested too deeply to read", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("sign2text: interrupted", file=sys.stderr)

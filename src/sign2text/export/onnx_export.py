@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sign2text.errors import ModelError
+from sign2text.errors import ConfigError, ModelError
 from sign2text.features import FeatureConfig, feature_dim
 from sign2text.io.atomic import atomic_write_bytes
 from sign2text.runtime.metadata import (
@@ -46,6 +46,8 @@ INPUT_NAMES = ("features", "mask")
 OUTPUT_NAMES = ("logits", "embedding")
 # Example time length when the features have no fixed length.
 _EXAMPLE_FRAMES = 24
+# The dynamo exporter builds opset 18 graphs; it cannot convert them down.
+MIN_OPSET = 18
 
 __all__ = [
     "METADATA_FORMAT",
@@ -188,6 +190,12 @@ def export_onnx(
     (B, C) and ``embedding`` (B, E). The graph passes ``onnx.checker`` and carries the
     metadata of :func:`build_metadata` under the ``metadata_props`` key ``sign2text``.
     """
+    import onnx
+
+    newest = onnx.defs.onnx_opset_version()
+    if not MIN_OPSET <= opset <= newest:
+        # Below 18 the exporter's down-conversion fails and it quietly writes 18.
+        raise ConfigError(f"opset must be between {MIN_OPSET} and {newest}, got {opset}")
     out = Path(out_path)
     meta = build_metadata(ckpt, card)
     in_dim = feature_dim(meta.features)
@@ -227,6 +235,9 @@ def export_onnx(
     if program is None:  # pragma: no cover - only without dynamo
         raise ModelError("torch.onnx.export returned no program")
     proto = program.model_proto
+    written = {o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")}
+    if written != {opset}:
+        raise ModelError(f"ONNX export wrote opset {sorted(written)}, not the {opset} asked for")
     _set_props(proto, meta)
     _save_checked(proto, out)
     log.info("exported %s (%d bytes)", out, out.stat().st_size)

@@ -38,6 +38,10 @@ _WRIST = 0
 _MIDDLE_MCP = 9
 
 
+# Resampled length cap: a sign lasts seconds; 1024 frames is a minute at 15 frames/s.
+MAX_FRAMES = 1024
+
+
 @dataclass(frozen=True)
 class FeatureConfig:
     """How landmarks become features. Saved in every checkpoint and ONNX export."""
@@ -53,8 +57,10 @@ class FeatureConfig:
     def __post_init__(self) -> None:
         if self.dims not in (2, 3):
             raise ConfigError(f"features.dims must be 2 or 3, got {self.dims}")
-        if self.frames is not None and self.frames < 2:
-            raise ConfigError(f"features.frames must be >= 2 or null, got {self.frames}")
+        if self.frames is not None and not 2 <= self.frames <= MAX_FRAMES:
+            raise ConfigError(
+                f"features.frames must be 2 to {MAX_FRAMES} or null, got {self.frames}"
+            )
         sk.subset(self.subsets)  # validates the names
 
     def to_dict(self) -> dict[str, Any]:

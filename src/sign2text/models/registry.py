@@ -30,5 +30,6 @@ def create_model(name: str, *, in_dim: int, num_classes: int, **args: Any) -> nn
         raise ConfigError(f"model {name!r}: in_dim and num_classes must be >= 1")
     try:
         return factory(in_dim=in_dim, num_classes=num_classes, **args)
-    except TypeError as exc:
-        raise ConfigError(f"model {name!r}: bad arguments {sorted(args)}: {exc}") from None
+    except (TypeError, ValueError, RuntimeError) as exc:  # torch: negative sizes and such
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"model {name!r}: bad arguments {dict(args)}: {msg}") from None

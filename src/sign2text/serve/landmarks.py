@@ -22,10 +22,13 @@ def invalid(message: str) -> ApiError:
 def frame_array(points: Sequence[Sequence[float | None] | None]) -> NDArray[np.float32]:
     """One frame of 543 points (each ``[x, y, z]`` or None) -> (543, 3); None -> NaN."""
     with np.errstate(over="ignore", invalid="ignore"):
+        # A None point is a missing one; every point None is a frame where nothing was
+        # found (numpy would read that list as 543 NaN scalars, not 543 points).
+        filled = [p if p is not None else _MISSING for p in points]
         try:
-            arr = np.asarray(points, dtype=np.float32)
-        except (ValueError, TypeError):  # some points are None: the list is ragged
-            arr = np.asarray([p if p is not None else _MISSING for p in points], np.float32)
+            arr = np.asarray(filled, dtype=np.float32)
+        except (ValueError, TypeError):  # ragged points
+            raise invalid("every point must be [x, y, z] or null") from None
     if arr.shape != (N_POINTS, N_DIMS):
         raise invalid(f"a frame must be ({N_POINTS}, {N_DIMS}) points, got {arr.shape}")
     if np.isinf(arr).any():

@@ -12,7 +12,6 @@ Two pools of :class:`~sign2text.runtime.Recognizer`:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from sign2text.io.atomic import sha256_file
 from sign2text.io.video import SUPPORTED_EXTENSIONS, VideoLimits
 from sign2text.landmarks import skeleton as sk
 from sign2text.runtime import ModelMetadata, Recognizer, bundled_model_path
@@ -93,14 +93,6 @@ def skeleton_document() -> dict[str, Any]:
     }
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class Service:
     """The model, the worker pools and the open-stream counter of one app."""
 
@@ -113,7 +105,7 @@ class Service:
             from sign2text.runtime.vocab import UserVocabulary
 
             self.user_vocabulary = UserVocabulary.load(
-                settings.vocab, model_sha256=_sha256(self.model_path)
+                settings.vocab, model_sha256=sha256_file(self.model_path)
             )
         make = self._make_recognizer
         first = make()  # fails here, once, with a ModelError on a bad model
@@ -129,7 +121,7 @@ class Service:
             self.videos.close()
             raise
         self.model_bytes = self.model_path.stat().st_size
-        self.model_sha256 = _sha256(self.model_path)
+        self.model_sha256 = sha256_file(self.model_path)
         self.skeleton = skeleton_document()
         self.video_limits = VideoLimits(
             max_bytes=settings.max_upload_bytes,

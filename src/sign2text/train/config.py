@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -113,6 +114,12 @@ class OptimConfig:
     momentum: float = 0.9
     grad_clip: float = 1.0
 
+    def __post_init__(self) -> None:
+        if not self.lr > 0:
+            raise ConfigError(f"optim.lr must be > 0, got {self.lr}")
+        if self.weight_decay < 0 or self.grad_clip < 0 or not 0 <= self.momentum < 1:
+            raise ConfigError("optim: weight_decay and grad_clip must be >= 0, momentum in [0, 1)")
+
 
 @dataclass(frozen=True)
 class ScheduleConfig:
@@ -133,6 +140,10 @@ class LossConfig:
     name: str = "cross_entropy"
     label_smoothing: float = 0.1
     gamma: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.label_smoothing < 1 or self.gamma < 0:
+            raise ConfigError("loss: label_smoothing must be in [0, 1) and gamma >= 0")
 
 
 @dataclass(frozen=True)
@@ -173,6 +184,8 @@ class TrainConfig:
             raise ConfigError("epochs and batch_size must be >= 1")
         if not 0 <= self.num_workers <= 8:
             raise ConfigError("num_workers must be in 0..8")
+        if self.seed < 0 or self.num_threads < 0 or self.max_steps_per_epoch < 0:
+            raise ConfigError("seed, num_threads and max_steps_per_epoch must be >= 0")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (``features.frames`` None stays None)."""
@@ -191,7 +204,7 @@ class TrainConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
         """Build from a nested dict, rejecting unknown keys."""
         raw = dict(data)
-        top = _only_known(cls, raw, "")
+        top = _checked(cls, _only_known(cls, raw, ""), "")
         feats = dict(raw.get("features", {}))
         if feats.get("frames") == 0:
             feats["frames"] = None
@@ -235,10 +248,37 @@ def _only_known(cls: type, data: Mapping[str, Any], prefix: str) -> dict[str, An
     return {k: v for k, v in data.items() if k not in _NESTED}
 
 
+_SCALARS: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (int, float),
+    "str": (str,),
+    "bool": (bool,),
+}
+
+
+def _checked(cls: type, kw: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """``kw`` after checking each scalar against its field's declared type (TOML and
+    ``--set`` give ints, floats, strings and booleans; a wrong kind is a config error
+    here, not a TypeError deep inside torch)."""
+    types = {f.name: str(f.type).replace(" ", "") for f in fields(cls)}
+    for key, value in kw.items():
+        declared = types[key]
+        optional = declared.endswith("|None")
+        base = declared.removesuffix("|None")
+        allowed = _SCALARS.get(base)
+        if allowed is None or (value is None and optional):
+            continue
+        if (isinstance(value, bool) and base != "bool") or not isinstance(value, allowed):
+            raise ConfigError(f"{prefix}{key} must be {base}, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{prefix}{key} must be a finite number, got {value!r}")
+    return kw
+
+
 def _build(cls: type[D], data: Any, prefix: str) -> D:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{prefix.rstrip('.')} must be a table")
-    kw = _only_known(cls, data, prefix)
+    kw = _checked(cls, _only_known(cls, data, prefix), prefix)
     types = {f.name: f.type for f in fields(cls)}  # type: ignore[arg-type]
     for key, value in list(kw.items()):
         if isinstance(value, list) and "tuple" in str(types[key]):
@@ -283,13 +323,17 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         text = p.read_text()
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read config ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not a text file (a config is TOML or JSON)") from None
     try:
         if p.suffix == ".json":
             data: dict[str, Any] = json.loads(text)
         else:
             data = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, ValueError) as exc:
+    except (tomllib.TOMLDecodeError, ValueError, RecursionError) as exc:
         raise ConfigError(f"{p}: invalid config ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: a config must be a table of settings, not {type(data).__name__}")
     return data
 
 
