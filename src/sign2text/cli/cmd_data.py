@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sign2text.cli.argtypes import positive_float, positive_int
+
 
 def register(sub: Any) -> None:
     """Add the ``info`` and ``convert`` subcommands."""
@@ -52,9 +54,11 @@ def register(sub: Any) -> None:
         choices=[1662, 258, 170, 126],
         help="MP_Data vector length (default: 1662 if a face is present, else 258)",
     )
-    conv.add_argument("--fps", type=float, default=30.0, help=".pose frame rate")
-    conv.add_argument("--width", type=int, default=1280, help=".pose image width (pixels)")
-    conv.add_argument("--height", type=int, default=720, help=".pose image height (pixels)")
+    conv.add_argument("--fps", type=positive_float, default=30.0, help=".pose frame rate")
+    conv.add_argument("--width", type=positive_int, default=1280, help=".pose image width (pixels)")
+    conv.add_argument(
+        "--height", type=positive_int, default=720, help=".pose image height (pixels)"
+    )
     conv.set_defaults(func=run_convert)
 
 

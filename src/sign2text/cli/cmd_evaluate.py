@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from sign2text.cli.argtypes import positive_int
+
 
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
@@ -22,7 +24,7 @@ def register(sub: Any) -> None:
     p.add_argument("--split-file", type=Path, help="a split JSON (sign2text split)")
     p.add_argument("--split", default="test", help="part of the split file (default: test)")
     p.add_argument("--out", type=Path, help="report dir (default: <model>.eval/)")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=positive_int, default=64)
     p.set_defaults(func=run)
 
 

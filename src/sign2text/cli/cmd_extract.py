@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from sign2text.cli.argtypes import non_negative_int, positive_float
+
 
 def register(sub: Any) -> None:
     """Add the ``extract`` subcommand."""
@@ -22,9 +24,11 @@ def register(sub: Any) -> None:
     )
     p.add_argument("dataset", type=Path, help="a video dataset folder (e.g. <root>/<label>/*.mp4)")
     p.add_argument("out", type=Path, help="output folder")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (0: in-process)")
+    p.add_argument(
+        "--workers", type=non_negative_int, default=1, help="worker processes (0: in-process)"
+    )
     p.add_argument("--shard", default="0/1", help="i/n: do shard i of n (0-based), e.g. 2/4")
-    p.add_argument("--fps", type=float, help="resample clips to this frame rate first")
+    p.add_argument("--fps", type=positive_float, help="resample clips to this frame rate first")
     p.add_argument("--layout", help="dataset layout, e.g. folder or wlasl (default: detected)")
     p.add_argument("--name", help="pack name (default: the dataset folder's name)")
     p.set_defaults(func=run)
@@ -35,12 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from sign2text.data.extract import ClipResult, ExtractConfig, Shard, extract_dataset
-    from sign2text.errors import ConfigError
 
-    if args.workers < 0:
-        raise ConfigError(f"--workers must be >= 0, got {args.workers}")
-    if args.fps is not None and not args.fps > 0:
-        raise ConfigError(f"--fps must be positive, got {args.fps}")
     shard = Shard.parse(args.shard)
     bar = tqdm(unit="clip", desc="extract")
 

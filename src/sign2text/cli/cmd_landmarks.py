@@ -13,18 +13,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sign2text.cli.argtypes import positive_float
+
 # Tiles of the overlay contact sheet are scaled down to this longer side.
 _SHEET_TILE = 320
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
 
 
 def register(sub: Any) -> None:
@@ -40,7 +32,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("clip", type=Path, help="a video file (mp4, mov, webm, mkv, avi)")
     p.add_argument("--out", type=Path, default=Path(), help="output folder (default: .)")
-    p.add_argument("--fps", type=_positive_float, help="resample to this frame rate first")
+    p.add_argument("--fps", type=positive_float, help="resample to this frame rate first")
     p.add_argument("--label", default="", help="label stored in the pack (default: none)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run_landmarks)
@@ -55,7 +47,7 @@ def register(sub: Any) -> None:
     )
     f.add_argument("source", type=Path, help="a video file or a video dataset folder")
     f.add_argument("out", type=Path, help="output folder")
-    f.add_argument("--fps", type=_positive_float, help="resample to this frame rate")
+    f.add_argument("--fps", type=positive_float, help="resample to this frame rate")
     f.add_argument("--size", help="resize every frame to WxH, e.g. 224x224")
     f.add_argument("--format", choices=["jpg", "png"], default="jpg", dest="fmt")
     f.add_argument("--layout", help="dataset layout (default: detected)")

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from sign2text.cli.argtypes import positive_float
+
 
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
@@ -27,7 +29,7 @@ def register(sub: Any) -> None:
         help="user vocabulary (sign2text vocab; default: the user file when it exists)",
     )
     p.add_argument("--no-window", action="store_true", help="never open a window")
-    p.add_argument("--seconds", type=float, help="stop after this many seconds")
+    p.add_argument("--seconds", type=positive_float, help="stop after this many seconds")
     p.set_defaults(func=run)
 
 

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sign2text.cli.argtypes import positive_float
+
 
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
@@ -23,7 +25,9 @@ def register(sub: Any) -> None:
     p.add_argument("--top-k", type=int, default=5, help="candidates to list (default 5)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument(
-        "--fps", type=float, help="frames per second given to Holistic (default: recognizer's)"
+        "--fps",
+        type=positive_float,
+        help="frames per second given to Holistic (default: recognizer's)",
     )
     p.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads (default 1)")
     p.add_argument(

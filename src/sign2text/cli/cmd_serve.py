@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from sign2text.cli.argtypes import positive_float
+
 log = logging.getLogger(__name__)
 
 # Flag -> ServeSettings field; a flag given on the command line overrides the environment.
@@ -43,7 +45,9 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--queue-size", type=int, help="uploads waiting beyond the workers before 503 (default 8)"
     )
-    p.add_argument("--max-upload-mb", type=float, help="largest upload in MiB (default 50)")
+    p.add_argument(
+        "--max-upload-mb", type=positive_float, help="largest upload in MiB (default 50)"
+    )
     p.add_argument(
         "--cors-origin",
         action="append",

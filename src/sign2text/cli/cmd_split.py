@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from sign2text.cli.argtypes import fraction, non_negative_int
+
 
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
@@ -20,10 +22,10 @@ def register(sub: Any) -> None:
     p.add_argument("dataset", type=Path, help="a landmark dataset (pack .npz, MP_Data, ...)")
     p.add_argument("out", type=Path, help="output JSON (folds: one file per fold, -k suffix)")
     p.add_argument("--protocol", choices=["signer", "folds", "random"], default="signer")
-    p.add_argument("--val", type=float, help="val fraction (default: signer 0.15, random 0.2)")
-    p.add_argument("--test", type=float, help="test fraction (default: signer 0.15, random 0.1)")
+    p.add_argument("--val", type=fraction, help="val fraction (default: signer 0.15, random 0.2)")
+    p.add_argument("--test", type=fraction, help="test fraction (default: signer 0.15, random 0.1)")
     p.add_argument("--folds", type=int, default=5, help="number of signer folds")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.set_defaults(func=run)
 
 

@@ -13,8 +13,10 @@ exits 1 (``--debug`` shows the traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -87,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"sign2text: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (``sign2text ... | head``)
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as exc:  # the file system refused: permissions, a folder, a full disk
         if args.debug:
             raise

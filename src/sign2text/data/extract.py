@@ -370,6 +370,8 @@ def extract_dataset(
     """
     config = config or ExtractConfig()
     shard = shard or Shard()
+    if name is not None and (not name or Path(name).name != name or name in (".", "..")):
+        raise ConfigError(f"pack name {name!r} must be a plain file name (no folders)")
     out_dir = Path(out)
     cache_dir = out_dir / "cache"
     cache_dir.mkdir(parents=True, exist_ok=True)

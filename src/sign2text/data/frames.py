@@ -73,17 +73,23 @@ def export_frames(
     """Write a clip's frames as ``out_dir/<i>.<fmt>`` (i from 0); return the paths.
 
     Frames are resampled to ``fps`` (never up) and resized to ``size`` = (W, H).
-    Each file is written atomically.
+    Each file is written atomically; when decoding fails part-way, the frames already
+    written are removed again.
     """
     if fmt not in IMAGE_FORMATS:
         raise ConfigError(f"unknown image format {fmt!r}; valid: {', '.join(IMAGE_FORMATS)}")
     out = Path(out_dir)
     paths: list[Path] = []
-    for frame in iter_frames(source, target_fps=fps, limits=limits, start=start, stop=stop):
-        image = resize(frame.image, size) if size else frame.image
-        path = out / f"{frame.index}.{fmt}"
-        atomic_write_bytes(path, encode_image(image, fmt))
-        paths.append(path)
+    try:
+        for frame in iter_frames(source, target_fps=fps, limits=limits, start=start, stop=stop):
+            image = resize(frame.image, size) if size else frame.image
+            path = out / f"{frame.index}.{fmt}"
+            atomic_write_bytes(path, encode_image(image, fmt))
+            paths.append(path)
+    except BaseException:  # a clip that fails half-way leaves none of its frames
+        for path in paths:
+            path.unlink(missing_ok=True)
+        raise
     return paths
 
 

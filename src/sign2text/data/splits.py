@@ -79,6 +79,8 @@ def make_signer_split(
     about its fraction of the sequences; the rest is train. Each held-out part gets at
     least one signer when there are three or more.
     """
+    if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
+        raise ConfigError(f"bad split fractions val={val} test={test}: each in [0, 1), sum < 1")
     groups = _by_signer(samples)
     if UNKNOWN_SIGNER in groups or len(groups) < 2:
         raise DatasetError(

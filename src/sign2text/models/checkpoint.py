@@ -14,8 +14,6 @@ model from the checkpoint alone.
 from __future__ import annotations
 
 import io
-import pickle
-import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -105,8 +103,12 @@ def read_checkpoint(path: str | Path, *, verify: bool = True) -> dict[str, Any]:
             raise IntegrityError(f"{p}: checksum mismatch (corrupt or half-written checkpoint)")
     try:
         ckpt = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile) as exc:
-        raise ModelError(f"{p}: not a readable torch checkpoint ({exc})") from None
+    except Exception as exc:
+        # Arbitrary bytes fail in arbitrary ways (UnpicklingError, BadZipFile, EOFError,
+        # KeyError from a legacy-format header...); weights_only=True keeps the
+        # unpickler from running code whatever they hold.
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{p}: not a readable torch checkpoint ({msg})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         found = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
         raise ModelError(f"{p}: not a {CHECKPOINT_FORMAT} checkpoint (format {found!r})")

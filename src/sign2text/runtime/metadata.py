@@ -171,6 +171,8 @@ def parse_metadata(text: str | None, where: str) -> ModelMetadata:
     labels = data.get("labels")
     if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
         raise ModelError(f"{where}: model metadata has no label list")
+    if len(set(labels)) != len(labels):
+        raise ModelError(f"{where}: model metadata lists a label twice")
     feats = data.get("features")
     if not isinstance(feats, dict):
         raise ModelError(f"{where}: model metadata has no feature settings")

@@ -54,6 +54,32 @@ class OnnxClassifier:
                 f"got {sorted(inputs)} -> {sorted(outputs)}"
             )
         self._has_embedding = "embedding" in outputs
+        self._check_shapes()
+
+    def _check_shapes(self) -> None:
+        """The graph's static sizes must match its metadata (a hand-edited or mixed-up
+        file would otherwise fail on the first clip, or answer with the wrong words)."""
+        from sign2text.features import feature_dim
+
+        meta = self.metadata
+        shapes = {i.name: list(i.shape) for i in self.session.get_inputs()}
+        shapes.update({o.name: list(o.shape) for o in self.session.get_outputs()})
+        feats, logits = shapes["features"], shapes["logits"]
+        if meta.input == "rgb":
+            size = meta.input_config.get("size")
+            want: list[Any] = [None, None, 3, size, size]
+        else:
+            want = [None, None, feature_dim(meta.features)]
+        problems = []
+        if len(feats) != len(want) or any(
+            isinstance(got, int) and w is not None and got != w
+            for got, w in zip(feats, want, strict=False)
+        ):
+            problems.append(f"input features {feats} do not fit the metadata's {want}")
+        if len(logits) != 2 or (isinstance(logits[1], int) and logits[1] != len(meta.labels)):
+            problems.append(f"output logits {logits} do not give one score per label")
+        if problems:
+            raise ModelError(f"{self.path}: graph and metadata disagree: {'; '.join(problems)}")
 
     @property
     def labels(self) -> tuple[str, ...]:

@@ -52,7 +52,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sign2text.errors import NoSigningError, VocabularyError, VocabularyModelError
+from sign2text.errors import (
+    InputError,
+    NoSigningError,
+    VocabularyError,
+    VocabularyModelError,
+)
 from sign2text.features import compute_features, pad_batch
 from sign2text.io.atomic import atomic_write_text, sha256_file
 from sign2text.landmarks import skeleton as sk
@@ -112,6 +117,8 @@ def embed_landmarks(classifier: OnnxClassifier, landmarks: NDArray[Any]) -> NDAr
     Raises :class:`~sign2text.errors.NoSigningError` when no frame has a hand.
     """
     lm = sk.validate(landmarks)
+    if np.isinf(lm).any():  # MediaPipe writes NaN for what it misses, never inf
+        raise InputError("the example's landmarks hold infinite coordinates: not a recording")
     if sk.hand_rate(lm) == 0.0:
         raise NoSigningError(f"no hand found in any of the {len(lm)} frames: nobody signs")
     feats, mask = compute_features(lm, classifier.metadata.features)

@@ -42,11 +42,41 @@ def _fold_test_samples(run: Path, cache: dict[str, list[Sample]]) -> list[Sample
         cache[key] = tdata.load_data(cfg.data)
     samples, _ = tdata.select_samples(cache[key], cfg.data)
     parts, _ = tdata.make_split(samples, cfg.data)
-    saved = json.loads((run / "split.json").read_text())["parts"]["test"]
+    saved = _read_json(run / "split.json")["parts"]["test"]
     test = [samples[i] for i in parts["test"]]
     if sorted(s.source_id for s in test) != sorted(saved):
         raise ConfigError(f"{run}: rebuilt test part differs from split.json")
     return test
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path.parent}: not a finished training run ({path.name} missing)"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: unreadable ({exc})") from None
+
+
+def _run_reports(runs: Sequence[str | Path]) -> list[dict[str, Any]]:
+    """The test reports of ``runs``, after checking each is a finished fold run (before
+    anything is written)."""
+    reports = []
+    for run_path in runs:
+        run = Path(run_path)
+        if not run.is_dir():
+            raise ConfigError(f"{run}: no such training run folder")
+        for name in ("config.json", "split.json", "best.pt"):
+            if not (run / name).is_file():
+                raise ConfigError(f"{run}: not a finished training run ({name} missing)")
+        _read_json(run / "split.json")
+        report = _read_json(run / "test" / "report.json")
+        if not isinstance(report, dict) or "n_evaluated" not in report:
+            raise ConfigError(f"{run / 'test' / 'report.json'}: not an evaluation report")
+        reports.append(report)
+    return reports
 
 
 def cv_report(
@@ -61,6 +91,7 @@ def cv_report(
     from sign2text.models import load_checkpoint
     from sign2text.runtime.onnx_model import OnnxClassifier, softmax
 
+    reports = _run_reports(runs)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cache: dict[str, list[Sample]] = {}
@@ -73,10 +104,10 @@ def cv_report(
     max_diff = 0.0
     agree = 0
     labels: list[str] = []
-    it: Iterable[str | Path] = progress(runs) if progress else runs
-    for run_path in it:
+    pairs = list(zip(runs, reports, strict=True))
+    it: Iterable[tuple[str | Path, dict[str, Any]]] = progress(pairs) if progress else pairs
+    for run_path, report in it:
         run = Path(run_path)
-        report = json.loads((run / "test" / "report.json").read_text())
         model, ckpt = load_checkpoint(run / "best.pt")
         labels = list(ckpt["labels"])
         index = {lab: i for i, lab in enumerate(labels)}
