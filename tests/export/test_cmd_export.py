@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -108,3 +109,32 @@ def test_export_missing_checkpoint_is_one_line_error(
     assert main(["export", str(tmp_path / "nope.pt"), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("sign2text: error:")
+
+
+def test_failed_export_keeps_the_earlier_one(
+    setup: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ckpt, out = str(setup["ckpt"]), tmp_path / "export"
+    assert main(["export", ckpt, "--out", str(out), "--data", str(setup["pack"])]) == 0
+    names = ("model.fp32.onnx", "model.int8.onnx", "parity.json", "parity.md")
+    before = {name: (out / name).read_bytes() for name in names}
+    assert read_metadata(out / "model.fp32.onnx").reject_threshold is not None
+    capsys.readouterr()
+    # Data with none of the model's words: the export fails after the graphs are built.
+    other = [replace(s, label="elsewhere") for s in read_pack(setup["pack"]) if s.label == "hello"]
+    foreign = tmp_path / "foreign.npz"
+    write_pack(foreign, other)
+    assert main(["export", ckpt, "--out", str(out), "--data", str(foreign)]) == 2
+    assert "no validation sequence" in capsys.readouterr().err
+    assert {name: (out / name).read_bytes() for name in names} == before
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)
+
+
+@pytest.mark.parametrize("opset", ["14", "17", "999"])
+def test_unsupported_opset_is_refused(
+    opset: str, setup: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["export", str(setup["ckpt"]), "--out", str(tmp_path), "--opset", opset]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "opset must be between 18 and" in err[0]
+    assert list(tmp_path.iterdir()) == []

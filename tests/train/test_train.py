@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from sign2text.data.pack import read_pack, write_pack  # noqa: E402
 from sign2text.data.sample import Sample  # noqa: E402
 from sign2text.data.splits import load_split  # noqa: E402
 from sign2text.errors import ConfigError  # noqa: E402
-from sign2text.models import load_checkpoint  # noqa: E402
+from sign2text.models import create_model, load_checkpoint  # noqa: E402
 from sign2text.train.config import TrainConfig, load_config  # noqa: E402
 from sign2text.train.data import compute_all, pad_batch  # noqa: E402
 from sign2text.train.trainer import train  # noqa: E402
@@ -57,6 +58,27 @@ def test_configs_parse_and_overrides_apply() -> None:
     with pytest.raises(ConfigError, match=r"optim\.lrr"):
         _cfg("optim.lrr=1")
     assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("epochs=1.5", "epochs must be int"),
+        ("batch_size=true", "batch_size must be int"),
+        ("seed=-1", "seed"),
+        ("optim.lr=-1", "optim.lr must be > 0"),
+        ("optim.lr=abc", "optim.lr must be float"),
+        ("optim.lr=nan", "finite"),
+        ("loss.label_smoothing=5", "label_smoothing"),
+        ("data.val=true", "data.val must be float"),
+        ("features.frames=100000", "features.frames must be 2 to 1024"),
+        ("model.args.dim=-1", "model 'conv_transformer': bad arguments"),
+    ],
+)
+def test_bad_config_values_are_config_errors(override: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        cfg = _cfg("model.name=conv_transformer", override)
+        create_model(cfg.model.name, in_dim=8, num_classes=3, **dict(cfg.model.args))
 
 
 def test_loss_falls_and_checkpoint_reproduces_val_accuracy(

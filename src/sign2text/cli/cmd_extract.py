@@ -38,9 +38,16 @@ def run(args: argparse.Namespace) -> int:
     """Run the extraction with a progress bar and print a summary."""
     from tqdm import tqdm
 
-    from sign2text.data.extract import ClipResult, ExtractConfig, Shard, extract_dataset
+    from sign2text.data.extract import (
+        ClipResult,
+        ExtractConfig,
+        Shard,
+        check_pack_name,
+        extract_dataset,
+    )
 
     shard = Shard.parse(args.shard)
+    check_pack_name(args.name)  # before the progress bar shows
     bar = tqdm(unit="clip", desc="extract")
 
     def on_plan(total: int, todo: int) -> None:

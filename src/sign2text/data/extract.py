@@ -347,6 +347,12 @@ def _run_clips(
             raise
 
 
+def check_pack_name(name: str | None) -> None:
+    """A pack name is a plain file name: it cannot lead out of the output folder."""
+    if name is not None and (not name or Path(name).name != name or name in (".", "..")):
+        raise ConfigError(f"pack name {name!r} must be a plain file name (no folders)")
+
+
 def extract_dataset(
     root: str | Path,
     out: str | Path,
@@ -370,8 +376,7 @@ def extract_dataset(
     """
     config = config or ExtractConfig()
     shard = shard or Shard()
-    if name is not None and (not name or Path(name).name != name or name in (".", "..")):
-        raise ConfigError(f"pack name {name!r} must be a plain file name (no folders)")
+    check_pack_name(name)
     out_dir = Path(out)
     cache_dir = out_dir / "cache"
     cache_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,212 @@
+"""Bad input on the command line: a one-line ``sign2text: error:`` and exit 2, never a
+traceback or an "internal error", and no output file destroyed or left half-made."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sign2text.cli import cmd_split
+from sign2text.cli.main import main
+from sign2text.errors import DatasetError
+
+HELLO = "hello__sdb1228__hello.mp4"
+
+
+def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("sign2text: error: "), err
+    return lines[0]
+
+
+def test_multi_line_messages_become_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    def fails(args: object) -> int:
+        raise DatasetError("first part\n  second part\n")
+
+    monkeypatch.setattr(cmd_split, "run", fails)
+    assert main(["split", str(tmp_path / "x.npz"), str(tmp_path / "s.json")]) == 2
+    assert _error_line(capsys) == "sign2text: error: first part; second part"
+
+
+def test_a_file_where_a_folder_should_be(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    pack = data_dir / "landmarks" / "traduttore.npz"
+    assert main(["split", str(pack), str(blocker / "split.json")]) == 2
+    line = _error_line(capsys)
+    assert str(blocker) in line and "internal" not in line
+
+
+def test_deeply_nested_json_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 200_000)
+    assert main(["train", str(deep), "--out", str(tmp_path / "run")]) == 2
+    _error_line(capsys)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("list.json", "[1, 2]"), ("str.json", '"x"'), ("img.toml", b"\x89PNG\r\n\x1a\n\xff\xfe")],
+)
+def test_config_files_that_are_not_tables(
+    name: str, content: str | bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    assert main(["train", str(path), "--out", str(tmp_path / "run")]) == 2
+    assert str(path) in _error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["split", "x.npz", "s.json", "--seed", "-1"],
+        ["split", "x.npz", "s.json", "--val", "nan"],
+        ["split", "x.npz", "s.json", "--test", "1.5"],
+        ["recognize", "clip.mp4", "--fps", "inf"],
+        ["recognize", "clip.mp4", "--fps", "0"],
+        ["evaluate", "m.onnx", "x.npz", "--batch-size", "0"],
+        ["serve", "--max-upload-mb", "nan"],
+        ["live", "--video", "clip.mp4", "--seconds", "-5"],
+        ["convert", "x.npz", "out", "--to", "pose", "--fps", "nan"],
+        ["extract", "videos", "out", "--workers", "-1"],
+    ],
+)
+def test_bad_numbers_are_usage_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert "error: argument" in err and "Traceback" not in err
+
+
+def test_grid_never_overwrites_its_clip(
+    videos_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clip = tmp_path / "clip.mp4"
+    shutil.copyfile(videos_dir / HELLO, clip)
+    before = clip.read_bytes()
+    assert main(["grid", str(clip), str(clip)]) == 2
+    _error_line(capsys)
+    assert main(["grid", str(clip), str(tmp_path / "grid.txt")]) == 2
+    assert ".png" in _error_line(capsys)
+    assert clip.read_bytes() == before and not (tmp_path / "grid.txt").exists()
+
+
+def test_frames_of_a_truncated_clip_leave_no_partial_output(
+    videos_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = (videos_dir / HELLO).read_bytes()  # index first: the cut file still opens
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    out = tmp_path / "frames"
+    assert main(["frames", str(cut), str(out)]) == 2
+    assert "could be decoded" in _error_line(capsys)
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_extract_pack_name_stays_in_its_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "videos" / "hello").mkdir(parents=True)
+    out = tmp_path / "deep" / "out"
+    assert main(["extract", str(tmp_path / "videos"), str(out), "--name", "../../escape"]) == 2
+    assert "plain file name" in _error_line(capsys)
+    assert not list(tmp_path.rglob("escape.npz"))
+
+
+def test_vocab_refuses_infinite_landmarks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    example = tmp_path / "inf.npy"
+    np.save(example, np.full((20, 543, 3), np.inf, dtype=np.float32))
+    vocab = tmp_path / "vocab.json"
+    assert main(["vocab", "add", "thing", str(example), "--vocab", str(vocab)]) == 2
+    assert "infinite" in _error_line(capsys)
+    assert not vocab.exists()
+
+
+def test_cv_report_checks_its_runs_before_writing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "cv"
+    assert main(["cv-report", str(tmp_path / "nonexistent"), "--out", str(out)]) == 2
+    assert "no such training run" in _error_line(capsys)
+    run = tmp_path / "fold-0"
+    (run / "test").mkdir(parents=True)
+    for name in ("config.json", "split.json", "best.pt"):
+        (run / name).write_text("{}")
+    (run / "test" / "report.json").write_text("{")
+    assert main(["cv-report", str(run), "--out", str(out)]) == 2
+    assert "report.json" in _error_line(capsys)
+    assert not out.exists()
+
+
+def test_garbage_checkpoint_with_a_matching_checksum(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("torch")
+    from sign2text.io.atomic import sha256_bytes
+
+    ckpt = tmp_path / "best.pt"
+    data = bytes(range(256)) * 8  # not a zip: torch tries its legacy pickle format
+    ckpt.write_bytes(data)
+    Path(str(ckpt) + ".sha256").write_text(sha256_bytes(data) + "\n")
+    assert main(["export", str(ckpt), "--out", str(tmp_path / "e")]) == 2
+    assert "not a readable torch checkpoint" in _error_line(capsys)
+
+
+def test_serve_checks_the_vocabulary_before_starting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "vocab.json"
+    bad.write_text("{")
+    assert main(["serve", "--port", "0", "--vocab", str(bad)]) == 2
+    assert str(bad) in _error_line(capsys)
+    assert main(["serve", "--port", "0", "--vocab", str(tmp_path / "missing.json")]) == 2
+    _error_line(capsys)
+
+
+def test_model_whose_metadata_does_not_fit_its_graph(
+    videos_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import dataclasses
+
+    from sign2text.errors import ModelError
+    from sign2text.export import read_metadata, write_metadata
+    from sign2text.runtime import OnnxClassifier, bundled_model_path
+
+    meta = read_metadata(bundled_model_path())
+    cases = {
+        "fewer_labels.onnx": dataclasses.replace(meta, labels=meta.labels[:5], prototypes=None),
+        "twice.onnx": dataclasses.replace(
+            meta, labels=(meta.labels[0],) * len(meta.labels), prototypes=None
+        ),
+        "features.onnx": dataclasses.replace(
+            meta, features=dataclasses.replace(meta.features, velocities=False)
+        ),
+    }
+    for name, bad in cases.items():
+        model = tmp_path / name
+        shutil.copyfile(bundled_model_path(), model)
+        write_metadata(model, bad)
+        with pytest.raises(ModelError, match=r"disagree|twice"):
+            OnnxClassifier(model)
+    model = tmp_path / "fewer_labels.onnx"
+    assert main(["recognize", str(videos_dir / HELLO), "--model", str(model)]) == 2
+    assert "disagree" in _error_line(capsys)
