@@ -112,10 +112,18 @@ def test_frames_of_a_truncated_clip_leave_no_partial_output(
     data = (videos_dir / HELLO).read_bytes()  # index first: the cut file still opens
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: int(len(data) * 0.6)])
-    out = tmp_path / "frames"
+    out, again = tmp_path / "frames", tmp_path / "again"
     assert main(["frames", str(cut), str(out)]) == 2
     assert "could be decoded" in _error_line(capsys)
-    assert not out.exists() or list(out.iterdir()) == []
+    assert list(out.iterdir()) == []
+    # Over an earlier good export of the whole clip, the failed one changes nothing.
+    assert main(["frames", str(videos_dir / HELLO), str(again)]) == 0
+    before = {p.name: p.read_bytes() for p in again.iterdir()}
+    assert len(before) == 78
+    capsys.readouterr()
+    assert main(["frames", str(cut), str(again)]) == 2
+    _error_line(capsys)
+    assert {p.name: p.read_bytes() for p in again.iterdir()} == before
 
 
 def test_extract_pack_name_stays_in_its_folder(

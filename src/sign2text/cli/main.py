@@ -96,7 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # the file system refused: permissions, a folder, a full disk
         if args.debug:
             raise
-        where = f"{exc.filename}: " if exc.filename else ""
+        # A rename names its destination second (an atomic write's temp file first).
+        path = exc.filename2 or exc.filename
+        where = f"{path}: " if path else ""
         reason = exc.strerror or str(exc)
         print(f"sign2text: error: {_one_line(where + reason)}", file=sys.stderr)
         return 2

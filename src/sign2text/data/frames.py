@@ -8,6 +8,9 @@ spaced frames of a clip into one image (the seed experiment: a clip as one pictu
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +19,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sign2text.errors import ConfigError, Sign2TextError
-from sign2text.io.atomic import atomic_write_bytes
 from sign2text.io.video import VideoLimits, VideoSource, iter_frames, resize_max_side
 
 IMAGE_FORMATS = ("jpg", "png")
@@ -73,24 +75,27 @@ def export_frames(
     """Write a clip's frames as ``out_dir/<i>.<fmt>`` (i from 0); return the paths.
 
     Frames are resampled to ``fps`` (never up) and resized to ``size`` = (W, H).
-    Each file is written atomically; when decoding fails part-way, the frames already
-    written are removed again.
+    They are written into a hidden folder inside ``out_dir`` and moved into place only
+    once the whole clip has decoded, so a clip that fails part-way leaves ``out_dir`` as
+    it was (an earlier export of the same clip included).
     """
     if fmt not in IMAGE_FORMATS:
         raise ConfigError(f"unknown image format {fmt!r}; valid: {', '.join(IMAGE_FORMATS)}")
     out = Path(out_dir)
-    paths: list[Path] = []
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".frames-", dir=out))
     try:
+        names: list[str] = []
         for frame in iter_frames(source, target_fps=fps, limits=limits, start=start, stop=stop):
             image = resize(frame.image, size) if size else frame.image
-            path = out / f"{frame.index}.{fmt}"
-            atomic_write_bytes(path, encode_image(image, fmt))
-            paths.append(path)
-    except BaseException:  # a clip that fails half-way leaves none of its frames
-        for path in paths:
-            path.unlink(missing_ok=True)
-        raise
-    return paths
+            name = f"{frame.index}.{fmt}"
+            (staging / name).write_bytes(encode_image(image, fmt))
+            names.append(name)
+        for name in names:  # each rename is atomic
+            os.replace(staging / name, out / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [out / name for name in names]
 
 
 @dataclass
