@@ -31,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
     from sign2text.io.atomic import atomic_write_bytes
     from sign2text.train.cv import cv_report, export_final
 
-    result = cv_report(args.runs, args.out, progress=lambda it: tqdm(it, desc="folds"))
+    result = cv_report(
+        args.runs, args.out, progress=None if args.quiet else lambda it: tqdm(it, desc="folds")
+    )
     print(
         f"mean fold top-1 {100 * result['mean_top1']:.1f}%,"
         f" worst {100 * result['worst_fold_top1']:.1f}%"

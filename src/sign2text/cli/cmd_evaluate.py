@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             out_dir=out,
             batch_size=args.batch_size,
             meta=meta,
-            progress=lambda it: tqdm(it, desc="evaluate", unit="batch"),
+            progress=None if args.quiet else lambda it: tqdm(it, desc="evaluate", unit="batch"),
         )
     print(
         f"{report.n_evaluated}/{report.n_samples} samples scored: top-1 {report.top1:.4f}, "

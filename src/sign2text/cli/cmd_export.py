@@ -114,27 +114,26 @@ def _export(
 
 
 def run(args: argparse.Namespace) -> int:
-    import tempfile
-
     from sign2text.export import parity_markdown
-    from sign2text.io.atomic import atomic_write_bytes, atomic_write_text
+    from sign2text.io.atomic import replace_all, staging_dir
     from sign2text.models import load_checkpoint
 
     model, ckpt = load_checkpoint(args.checkpoint)
     model.eval()
     out = args.out or args.checkpoint.parent
-    # Everything is built in a scratch folder first: a failure (bad --data, a split
-    # file that does not fit) leaves an earlier export in ``out`` as it was.
-    with tempfile.TemporaryDirectory(prefix="sign2text-export-") as scratch:
-        report = _export(args, model, ckpt, Path(scratch))
-        for name in ("model.fp32.onnx", "model.int8.onnx"):
-            atomic_write_bytes(out / name, (Path(scratch) / name).read_bytes())
     fp32, int8 = out / "model.fp32.onnx", out / "model.int8.onnx"
-    sizes = {"fp32": fp32.stat().st_size, "int8": int8.stat().st_size}
-    report["files"] = {"fp32": str(fp32), "int8": str(int8)}
-    report["sizes_bytes"] = sizes
-    atomic_write_text(out / "parity.json", json.dumps(report, indent=1) + "\n")
-    atomic_write_text(out / "parity.md", parity_markdown(report, sizes))
+    names = ("model.fp32.onnx", "model.int8.onnx", "parity.json", "parity.md")
+    # Everything is built in a scratch folder inside ``out`` and renamed into place at
+    # the end, the four files together: a failure (bad --data, a split file that does
+    # not fit) or a Ctrl-C leaves an earlier export as it was.
+    with staging_dir(out, "export") as scratch:
+        report = _export(args, model, ckpt, scratch)
+        sizes = {k: (scratch / f"model.{k}.onnx").stat().st_size for k in ("fp32", "int8")}
+        report["files"] = {"fp32": str(fp32), "int8": str(int8)}
+        report["sizes_bytes"] = sizes
+        (scratch / "parity.json").write_text(json.dumps(report, indent=1) + "\n")
+        (scratch / "parity.md").write_text(parity_markdown(report, sizes))
+        replace_all([(scratch / name, out / name) for name in names])
     acc = report["accuracy"]
     print(f"wrote {fp32} ({sizes['fp32'] / 1024:.0f} KiB), {int8} ({sizes['int8'] / 1024:.0f} KiB)")
     print(f"wrote {out / 'parity.json'}, {out / 'parity.md'}")

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     shard = Shard.parse(args.shard)
     check_pack_name(args.name)  # before the progress bar shows
-    bar = tqdm(unit="clip", desc="extract")
+    bar = tqdm(unit="clip", desc="extract", disable=args.quiet)
 
     def on_plan(total: int, todo: int) -> None:
         bar.total = todo

@@ -139,7 +139,7 @@ def run_frames(args: argparse.Namespace) -> int:
         paths = export_frames(args.source, args.out, fps=args.fps, size=size, fmt=args.fmt)
         print(f"{args.source}: {len(paths)} frames -> {args.out}")
         return 0
-    bar = tqdm(unit="clip", desc="frames")
+    bar = tqdm(unit="clip", desc="frames", disable=args.quiet)
 
     def on_plan(total: int) -> None:
         bar.total = total

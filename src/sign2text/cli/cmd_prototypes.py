@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         args.model,
         samples,
         per_word=per_word,
-        progress=lambda it: tqdm(it, total=len(samples), desc="embedding"),
+        progress=lambda it: tqdm(it, total=len(samples), desc="embedding", disable=args.quiet),
     )
     print(
         f"{len(protos.labels)} prototypes of {len(set(protos.labels))} built-in words from "

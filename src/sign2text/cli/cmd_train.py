@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, args.overrides)
     out = args.out or Path("runs") / args.config.stem
-    result = train(cfg, out, resume=args.resume, progress=tqdm)
+    result = train(cfg, out, resume=args.resume, progress=None if args.quiet else tqdm)
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # under torchrun only rank 0 reports
     if not result.history:

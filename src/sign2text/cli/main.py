@@ -17,6 +17,7 @@ import contextlib
 import importlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -108,6 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("sign2text: error: an input file is nested too deeply to read", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        # A second Ctrl-C must not break the clean-up that follows (joining threads,
+        # restoring stderr) into a traceback: from here on, Ctrl-C is ignored.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("sign2text: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:

@@ -26,6 +26,8 @@ import logging
 import multiprocessing
 import os
 import re
+import signal
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -42,7 +44,11 @@ from sign2text.data.importers.base import VideoItem
 from sign2text.data.pack import write_pack
 from sign2text.data.sample import Sample
 from sign2text.errors import ConfigError, DatasetError, IntegrityError, Sign2TextError
-from sign2text.io.atomic import atomic_write_text, load_npz_checked, save_npz_checked
+from sign2text.io.atomic import (
+    atomic_write_text,
+    load_npz_checked,
+    save_npz_checked,
+)
 from sign2text.io.video import VideoLimits
 from sign2text.landmarks.holistic import HolisticConfig, HolisticExtractor, extract_video
 
@@ -238,11 +244,13 @@ def _remove_cache(path: Path) -> None:
 
 
 def _remove_stale_temps(folder: Path, names: set[str]) -> None:
-    """Delete temp files a killed run left behind (only those of files we write)."""
+    """Delete temp files a killed run left behind (only those of files we write).
+
+    The caller holds the run lock, so no other writer of these names is at work:
+    ``.<name>.<anything>.tmp`` is stale whoever wrote it.
+    """
     for tmp in folder.glob(".*.tmp"):
-        # atomic_write names temps ".<dest name>.<random>.tmp"
-        dest = tmp.name[1:].rsplit(".", 2)[0]
-        if dest in names:
+        if any(tmp.name.startswith(f".{name}.") for name in names):
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
 
@@ -252,7 +260,24 @@ def _remove_stale_temps(folder: Path, names: set[str]) -> None:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(config: ExtractConfig, quiet: bool) -> None:
+def _exit_with_parent(parent: int) -> None:
+    """Leave when the parent is gone (killed with SIGKILL, it cannot stop its workers;
+    forkserver workers are not its children, so no parent-death signal reaches them)."""
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # the pid was reused by another user's process
+            os._exit(1)
+
+
+def _init_worker(config: ExtractConfig, quiet: bool, parent: int) -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the workers itself, so a
+    # worker must not die half-way through writing on its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     if quiet:
         # MediaPipe / TF Lite write C++ logs straight to fd 2 for every graph; a worker's
         # errors reach the parent as return values, so its stderr carries nothing we need.
@@ -323,28 +348,40 @@ def _run_clips(
         return
     # forkserver: workers never inherit MediaPipe / thread state from the parent.
     ctx = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=ctx,
         initializer=_init_worker,
-        initargs=(config, quiet_workers),
-    ) as pool:
-        pending: set[Future[ClipResult]] = {
-            pool.submit(_worker_run, clip, cache_dir) for clip in todo
-        }
-        try:
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    on_result(fut.result())
-        except BrokenProcessPool:
-            raise DatasetError(
-                "a worker process died (crash or out of memory); run again to resume"
-            ) from None
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            raise
+        initargs=(config, quiet_workers, os.getpid()),
+    )
+    pending: set[Future[ClipResult]] = {pool.submit(_worker_run, clip, cache_dir) for clip in todo}
+    try:
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                on_result(fut.result())
+    except BrokenProcessPool:
+        _stop_pool(pool)
+        raise DatasetError(
+            "a worker process died (crash or out of memory); run again to resume"
+        ) from None
+    except BaseException:  # Ctrl-C, or an error: stop now, the cache keeps what is done
+        _stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop the workers at once instead of waiting for the clips they are on (a clip's
+    cache file is written atomically, so a killed worker leaves nothing half-made)."""
+    kill = getattr(pool, "kill_workers", None)  # Python >= 3.14
+    if kill is not None:
+        kill()
+    else:
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            with contextlib.suppress(Exception):
+                proc.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def check_pack_name(name: str | None) -> None:

@@ -8,9 +8,6 @@ spaced frames of a clip into one image (the seed experiment: a clip as one pictu
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sign2text.errors import ConfigError, Sign2TextError
+from sign2text.io.atomic import replace_all, staging_dir
 from sign2text.io.video import VideoLimits, VideoSource, iter_frames, resize_max_side
 
 IMAGE_FORMATS = ("jpg", "png")
@@ -82,19 +80,14 @@ def export_frames(
     if fmt not in IMAGE_FORMATS:
         raise ConfigError(f"unknown image format {fmt!r}; valid: {', '.join(IMAGE_FORMATS)}")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".frames-", dir=out))
-    try:
-        names: list[str] = []
+    names: list[str] = []
+    with staging_dir(out, "frames") as staging:
         for frame in iter_frames(source, target_fps=fps, limits=limits, start=start, stop=stop):
             image = resize(frame.image, size) if size else frame.image
             name = f"{frame.index}.{fmt}"
             (staging / name).write_bytes(encode_image(image, fmt))
             names.append(name)
-        for name in names:  # each rename is atomic
-            os.replace(staging / name, out / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        replace_all([(staging / name, out / name) for name in names])
     return [out / name for name in names]
 
 

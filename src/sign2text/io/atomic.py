@@ -13,7 +13,9 @@ import hashlib
 import io
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,11 +89,68 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _remove_orphaned_dirs(folder: Path, prefix: str) -> None:
+    """Remove ``<prefix><pid>.<random>`` folders in ``folder`` whose creator is gone."""
+    try:
+        candidates = [p for p in folder.glob(f"{glob.escape(prefix)}*") if p.is_dir()]
+    except OSError:
+        return
+    for tmp in candidates:
+        pid_text = tmp.name[len(prefix) :].split(".", 1)[0]
+        if pid_text.isdigit() and not _alive(int(pid_text)):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staging_dir(folder: str | Path, tag: str) -> Iterator[Path]:
+    """A hidden scratch folder ``.<tag>.<pid>.<random>`` inside ``folder`` (so its files
+    can be renamed into ``folder`` atomically), removed when the block ends. Folders of
+    the same tag left by a process killed with SIGKILL are removed first."""
+    parent = Path(folder)
+    parent.mkdir(parents=True, exist_ok=True)
+    prefix = f".{tag}."
+    _remove_orphaned_dirs(parent, prefix)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}.", dir=parent))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) until the block ends, then deliver it: for the few renames
+    that put a set of files in place, so an interrupt cannot leave half a set. A no-op
+    outside the main thread (where signal handlers cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received and callable(previous):
+        previous(signal.SIGINT, None)
+
+
+def replace_all(pairs: list[tuple[Path, Path]]) -> None:
+    """Rename each staged file over its destination (same file system), with Ctrl-C held
+    until all are in place."""
+    with interrupts_deferred():
+        for staged, dest in pairs:
+            os.replace(staged, dest)
+        for folder in {dest.parent for _, dest in pairs}:
+            _fsync_dir(folder)
+
+
 @contextlib.contextmanager
 def atomic_dir(dest: str | Path) -> Iterator[Path]:
     """Build a folder aside and rename it to ``dest`` only when the block succeeds.
 
     ``dest`` must not exist or be an empty folder; otherwise :class:`DatasetError`.
+    A folder left aside by a process killed with SIGKILL is removed by the next call.
     """
     from sign2text.errors import DatasetError
 
@@ -99,7 +158,9 @@ def atomic_dir(dest: str | Path) -> Iterator[Path]:
     if final.exists() and (not final.is_dir() or any(final.iterdir())):
         raise DatasetError(f"{final}: already exists and is not an empty folder")
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    prefix = f".{final.name}."
+    _remove_orphaned_dirs(final.parent, prefix)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}.", dir=final.parent))
     try:
         yield tmp
         if final.exists():
@@ -167,19 +228,44 @@ def npz_bytes(arrays: dict[str, NDArray[Any]], compressed: bool = True) -> bytes
     return buf.getvalue()
 
 
+def sidecar(path: str | Path) -> Path:
+    """The ``.sha256`` file next to ``path``."""
+    return Path(str(path) + ".sha256")
+
+
+def write_checked(path: str | Path, data: bytes) -> None:
+    """Write ``data`` atomically with a ``.sha256`` sidecar, so that at every moment,
+    even when killed between the two files, the sidecar lists the checksum of the file
+    that is there: first the sidecar lists the new and the current checksums, then the
+    file is replaced, then the sidecar keeps the new one only."""
+    dest, side = Path(path), sidecar(path)
+    new = sha256_bytes(data)
+    if dest.is_file():
+        atomic_write_text(side, f"{new}\n{sha256_file(dest)}\n")
+    atomic_write_bytes(dest, data)
+    atomic_write_text(side, new + "\n")
+
+
+def checksum_listed(path: str | Path, data: bytes) -> bool:
+    """Whether ``data`` (the content of ``path``) has a checksum its sidecar lists."""
+    side = sidecar(path)
+    try:
+        listed = side.read_text().split()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return False
+    return sha256_bytes(data) in listed
+
+
 def save_npz_checked(path: str | Path, arrays: dict[str, NDArray[Any]]) -> None:
     """Write an ``.npz`` atomically with a ``.sha256`` sidecar holding its checksum."""
-    data = npz_bytes(arrays)
-    atomic_write_bytes(path, data)
-    atomic_write_text(str(path) + ".sha256", sha256_bytes(data) + "\n")
+    write_checked(path, npz_bytes(arrays))
 
 
 def load_npz_checked(path: str | Path) -> dict[str, NDArray[Any]]:
     """Load an ``.npz`` written by :func:`save_npz_checked`; raise on checksum mismatch."""
     p = Path(path)
-    side = Path(str(p) + ".sha256")
     data = p.read_bytes()
-    if not side.exists() or side.read_text().strip() != sha256_bytes(data):
+    if not checksum_listed(p, data):
         raise IntegrityError(f"{p}: checksum missing or wrong (corrupt or half-written cache)")
     with np.load(io.BytesIO(data), allow_pickle=False) as z:
         return {k: z[k] for k in z.files}

@@ -24,7 +24,7 @@ from torch import nn
 
 import sign2text
 from sign2text.errors import IntegrityError, ModelError
-from sign2text.io.atomic import atomic_write_bytes, atomic_write_text, sha256_bytes
+from sign2text.io.atomic import checksum_listed, sidecar, write_checked
 from sign2text.models.registry import create_model
 
 CHECKPOINT_FORMAT = "sign2text-checkpoint/1"
@@ -80,8 +80,7 @@ def save_checkpoint(
     buf = io.BytesIO()
     torch.save(ckpt, buf)
     data = buf.getvalue()
-    atomic_write_bytes(path, data)
-    atomic_write_text(str(path) + ".sha256", sha256_bytes(data) + "\n")
+    write_checked(path, data)
     return ckpt
 
 
@@ -96,10 +95,10 @@ def read_checkpoint(path: str | Path, *, verify: bool = True) -> dict[str, Any]:
     except OSError as exc:
         raise ModelError(f"{p}: cannot read checkpoint ({exc.strerror})") from None
     if verify:
-        side = Path(str(p) + ".sha256")
+        side = sidecar(p)
         if not side.exists():
             raise IntegrityError(f"{p}: checksum file {side.name} is missing")
-        if side.read_text().strip() != sha256_bytes(data):
+        if not checksum_listed(p, data):
             raise IntegrityError(f"{p}: checksum mismatch (corrupt or half-written checkpoint)")
     try:
         ckpt = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)

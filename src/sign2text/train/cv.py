@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from sign2text.data.sample import Sample
 from sign2text.errors import ConfigError
 from sign2text.features.core import FeatureConfig, compute_features
-from sign2text.io.atomic import atomic_write_text
+from sign2text.io.atomic import atomic_write_text, replace_all, staging_dir
 from sign2text.runtime.metadata import NONE_LABEL
 from sign2text.train import data as tdata
 from sign2text.train.config import load_config
@@ -255,10 +255,15 @@ def export_final(
         },
         "int8_parity": cv["int8_parity"],
     }
-    fp32 = export_onnx(model, ckpt, out / "model.fp32.onnx", card=card)
-    int8 = quantize_int8(fp32, out / "model.int8.onnx")
     train = tdata.training_samples(load_config(Path(checkpoint).parent / "config.json").data)
-    for path in (fp32, int8):
-        store_prototypes(path, train)
-    chosen = int8 if cv["int8_parity"]["decision"] == "int8" else fp32
+    names = ("model.fp32.onnx", "model.int8.onnx")
+    # Built aside and renamed into place together, prototypes included: an interrupt
+    # never leaves a new graph without its prototypes next to an old one.
+    with staging_dir(out, "final") as scratch:
+        fp32 = export_onnx(model, ckpt, scratch / names[0], card=card)
+        int8 = quantize_int8(fp32, scratch / names[1])
+        for path in (fp32, int8):
+            store_prototypes(path, train)
+        replace_all([(scratch / name, out / name) for name in names])
+    chosen = out / names[1] if cv["int8_parity"]["decision"] == "int8" else out / names[0]
     return chosen, card

@@ -407,7 +407,12 @@ class Trainer:
                         "early stopping after epoch %d (best epoch %d)", epoch, state["best_epoch"]
                     )
                     break
-            test_metrics = self._finish(writer, criterion, features) if main else {}
+            test_metrics: dict[str, float] = {}
+            if main:
+                # Again here: a run stopped between last.pt and history.json of its final
+                # epoch resumes straight to this point, with the history last.pt carries.
+                self._write_json("history.json", history)
+                test_metrics = self._finish(writer, criterion, features, history)
         finally:
             if writer is not None:
                 writer.close()
@@ -504,12 +509,15 @@ class Trainer:
         return dict(res["state"]), list(res["history"])
 
     def _finish(
-        self, writer: Any, criterion: nn.Module, features: Sequence[Any]
+        self,
+        writer: Any,
+        criterion: nn.Module,
+        features: Sequence[Any],
+        history: list[dict[str, float]],
     ) -> dict[str, float]:
         """Curves, confusion matrices and evaluation reports of the best model."""
         from sign2text.train.plots import confusion_figure, save_curves_png
 
-        history = json.loads((self.run_dir / "history.json").read_text())
         save_curves_png(history, self.run_dir / "curves.png")
         evaluate_part = self._part_evaluator()
         test_metrics: dict[str, float] = {}
