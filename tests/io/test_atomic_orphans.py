@@ -1,4 +1,5 @@
-"""A writer killed mid-write leaves a temp file that the next write removes."""
+"""A writer killed mid-write leaves a temp file that the next write removes; checksum
+sidecars, staging folders and sets of files survive interrupts between their steps."""
 
 from __future__ import annotations
 
@@ -9,7 +10,18 @@ import sys
 import textwrap
 from pathlib import Path
 
-from sign2text.io.atomic import atomic_write, remove_orphaned_temps
+import pytest
+
+from sign2text.io import atomic
+from sign2text.io.atomic import (
+    atomic_write,
+    checksum_listed,
+    remove_orphaned_temps,
+    replace_all,
+    sidecar,
+    staging_dir,
+    write_checked,
+)
 
 
 def _temps(folder: Path, name: str) -> list[Path]:
@@ -58,3 +70,65 @@ def test_temp_files_of_live_writers_and_other_names_are_kept(tmp_path: Path) -> 
     dead = tmp_path / f".signs.npz.{2**22 + 17}.abc.tmp"
     dead.write_bytes(b"x")
     assert remove_orphaned_temps(dest) == [dead]
+
+
+def test_sidecar_lists_the_checksum_of_whatever_file_is_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer killed between a file and its ``.sha256`` never leaves a pair that fails
+    its own check (which would make a checkpoint unresumable)."""
+    path = tmp_path / "last.pt"
+    write_checked(path, b"old")
+    assert checksum_listed(path, b"old") and not checksum_listed(path, b"new")
+
+    def die(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    # Killed after the sidecar was widened, before the file was replaced: old file.
+    with monkeypatch.context() as m:
+        m.setattr(atomic, "atomic_write_bytes", die)
+        with pytest.raises(KeyboardInterrupt):
+            write_checked(path, b"new")
+    assert path.read_bytes() == b"old" and checksum_listed(path, path.read_bytes())
+    # Killed after the file was replaced, before the sidecar was narrowed: new file.
+    calls = {"n": 0}
+    real = atomic.atomic_write_text
+
+    def second_call_dies(dest: object, text: str) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        real(dest, text)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as m:
+        m.setattr(atomic, "atomic_write_text", second_call_dies)
+        with pytest.raises(KeyboardInterrupt):
+            write_checked(path, b"new")
+    assert path.read_bytes() == b"new" and checksum_listed(path, path.read_bytes())
+    write_checked(path, b"newer")  # a completed write lists only its own checksum
+    assert sidecar(path).read_text().split() == [atomic.sha256_bytes(b"newer")]
+
+
+def test_ctrl_c_waits_until_a_set_of_files_is_in_place(tmp_path: Path) -> None:
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    pairs = []
+    for name in ("a", "b", "c"):
+        (staged / name).write_text(name)
+        pairs.append((staged / name, tmp_path / name))
+    with pytest.raises(KeyboardInterrupt), atomic.interrupts_deferred():
+        os.kill(os.getpid(), signal.SIGINT)  # arrives now, raised only after the block
+        replace_all(pairs)
+    assert [(tmp_path / n).read_text() for n in ("a", "b", "c")] == ["a", "b", "c"]
+
+
+def test_staging_folders_of_killed_processes_are_removed(tmp_path: Path) -> None:
+    dead = tmp_path / ".export.999999999.abc"  # no such pid
+    dead.mkdir()
+    (dead / "model.fp32.onnx").write_bytes(b"half")
+    live = tmp_path / f".export.{os.getpid()}.xyz"  # this process: still at work
+    live.mkdir()
+    with staging_dir(tmp_path, "export") as scratch:
+        assert scratch.parent == tmp_path and scratch.name.startswith(f".export.{os.getpid()}.")
+        assert not dead.exists() and live.exists()
+    assert not scratch.exists()

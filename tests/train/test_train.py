@@ -131,6 +131,34 @@ def test_resume_continues_exactly(samples: list[Sample], tmp_path: Path) -> None
         torch.testing.assert_close(va, vb, atol=1e-6, rtol=1e-5)
 
 
+def test_resume_of_a_finished_run_repairs_its_history(
+    samples: list[Sample], tmp_path: Path
+) -> None:
+    """Killed after the final epoch's last.pt but before its history.json: the resumed
+    run goes straight to the reports and writes the whole history."""
+    cfg = _cfg("epochs=2", "max_steps_per_epoch=2", "model.name=mlp", "model.args={hidden=16}")
+    run = tmp_path / "run"
+    done = train(cfg, run, samples=samples)
+    full = json.loads((run / "history.json").read_text())
+    assert len(full) == 2
+    (run / "history.json").write_text(json.dumps(full[:1]))  # as the kill left it
+    (run / "curves.png").unlink()
+    again = train(cfg, run, samples=samples, resume=True)
+    assert json.loads((run / "history.json").read_text()) == full
+    assert (run / "curves.png").is_file() and again.history == done.history
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_quiet_silences_the_progress_bars(
+    pack: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], quiet: bool
+) -> None:
+    args = ["train", str(TINY), "--out", str(tmp_path / "run"), "--set", f"data.paths=['{pack}']"]
+    args += ["--set", "epochs=1", "--set", "max_steps_per_epoch=1"]
+    assert main(["-q", *args] if quiet else args) == 0
+    err = capsys.readouterr().err
+    assert ("epoch 1/1" in err) is not quiet and ("features" in err) is not quiet, err[-500:]
+
+
 def test_cli_train_then_evaluate(
     pack: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
