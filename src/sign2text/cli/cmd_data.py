@@ -105,20 +105,25 @@ def run_info(args: argparse.Namespace) -> int:
 
 def run_convert(args: argparse.Namespace) -> int:
     """Convert ``src`` to ``dst``."""
+    from tqdm import tqdm
+
     from sign2text.data.convert import convert
 
     parts = [p for p in args.parts.split(",") if p.strip()] if args.parts else None
-    result = convert(
-        args.src,
-        args.dst,
-        source_format=args.src_format,
-        to=args.dst_format,
-        parts=parts,
-        layout=args.layout,
-        fps=args.fps,
-        width=args.width,
-        height=args.height,
-    )
+    bar = tqdm(total=2, desc="convert (read, write)", unit="step", disable=args.quiet, delay=0.5)
+    with bar:
+        result = convert(
+            args.src,
+            args.dst,
+            source_format=args.src_format,
+            to=args.dst_format,
+            parts=parts,
+            layout=args.layout,
+            fps=args.fps,
+            width=args.width,
+            height=args.height,
+            step=bar.update,
+        )
     print(
         f"{result.output}: {result.sequences} sequences, {result.frames} frames "
         f"({result.source_format} -> {result.target_format})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +63,14 @@ def _validation(
 
 
 def _export(
-    args: argparse.Namespace, model: Any, ckpt: dict[str, Any], scratch: Path
+    args: argparse.Namespace,
+    model: Any,
+    ckpt: dict[str, Any],
+    scratch: Path,
+    step: Callable[[], object],
 ) -> dict[str, Any]:
-    """Write both ONNX files into ``scratch``; return the parity report."""
+    """Write both ONNX files into ``scratch``; return the parity report. ``step`` is
+    called after each of the three stages (fp32 graph, int8 graph, parity)."""
     import dataclasses
 
     import numpy as np
@@ -80,7 +86,9 @@ def _export(
     from sign2text.features import feature_dim
 
     fp32 = export_onnx(model, ckpt, scratch / "model.fp32.onnx", opset=args.opset)
+    step()
     int8 = quantize_int8(fp32, scratch / "model.int8.onnx")
+    step()
     meta = read_metadata(fp32)
     labels: list[int] | None
     if meta.input == "rgb":  # RGB models: clips from a video dataset (docs/rgb_models.md)
@@ -104,6 +112,7 @@ def _export(
         masks = [np.ones(frames, dtype=bool) for _ in feats]
         labels, desc = None, "none (64 random feature sequences: logit parity only)"
     report = parity_report(fp32, int8, feats, masks, labels, torch_model=model, data=desc)
+    step()
     if "reject_threshold" in report:
         card = {**meta.card, "reject_threshold": report["reject_threshold"]}
         card["parity"] = {k: report[k] for k in ("accuracy", "delta_points", "decision")}
@@ -114,6 +123,8 @@ def _export(
 
 
 def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from sign2text.export import parity_markdown
     from sign2text.io.atomic import replace_all, staging_dir
     from sign2text.models import load_checkpoint
@@ -126,8 +137,11 @@ def run(args: argparse.Namespace) -> int:
     # Everything is built in a scratch folder inside ``out`` and renamed into place at
     # the end, the four files together: a failure (bad --data, a split file that does
     # not fit) or a Ctrl-C leaves an earlier export as it was.
-    with staging_dir(out, "export") as scratch:
-        report = _export(args, model, ckpt, scratch)
+    with (
+        staging_dir(out, "export") as scratch,
+        tqdm(total=3, desc="export", unit="step", disable=args.quiet, delay=0.5) as bar,
+    ):
+        report = _export(args, model, ckpt, scratch, bar.update)
         sizes = {k: (scratch / f"model.{k}.onnx").stat().st_size for k in ("fp32", "int8")}
         report["files"] = {"fp32": str(fp32), "int8": str(int8)}
         report["sizes_bytes"] = sizes

@@ -161,6 +161,8 @@ def run_add(args: argparse.Namespace) -> int:
     vocab.check_word(args.word)
     if args.word.strip() in vocab and not (args.replace or args.append):
         raise InputError(f"{args.word.strip()!r} is already a user word; use --replace or --append")
+    from tqdm import tqdm
+
     t0 = time.perf_counter()
     names = [str(c) for c in args.clips] or [f"camera example {k + 1}" for k in range(count)]
     needs_holistic = args.camera is not None or any(
@@ -171,7 +173,8 @@ def run_add(args: argparse.Namespace) -> int:
         if args.camera is not None:
             seqs = _record(args.camera, count, args.seconds, extractor)
         else:
-            seqs = [_example_landmarks(c, extractor) for c in args.clips]
+            clips = tqdm(args.clips, desc="examples", unit="clip", disable=args.quiet, delay=0.5)
+            seqs = [_example_landmarks(c, extractor) for c in clips]
     finally:
         if extractor is not None:
             extractor.close()

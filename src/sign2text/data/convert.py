@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -148,8 +148,10 @@ def convert(
     fps: float = 30.0,
     width: int = 1280,
     height: int = 720,
+    step: Callable[[], object] | None = None,
 ) -> ConvertResult:
-    """Read ``src`` (any landmark format) and write it to ``dst``.
+    """Read ``src`` (any landmark format) and write it to ``dst``; ``step`` is called
+    once the data is read and once it is written (for a progress bar).
 
     ``to`` defaults to ``pack`` for a ``.npz`` destination. ``parts`` keeps only the
     named parts. ``layout`` is the ``mp_data`` vector length; ``fps``, ``width`` and
@@ -164,7 +166,11 @@ def convert(
     samples = load_landmarks(src_path, name)
     if kept is not None:
         samples = keep_parts(samples, kept)
+    if step is not None:
+        step()
     out = write_samples(dst_path, samples, fmt, layout=layout, fps=fps, width=width, height=height)
+    if step is not None:
+        step()
     return ConvertResult(
         source_format=name or "?",
         target_format=fmt,
