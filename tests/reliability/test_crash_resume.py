@@ -151,10 +151,13 @@ def _onnx_files_are_whole(folder: Path) -> list[str]:
     return names
 
 
-@pytest.mark.parametrize("point", ["first_file", "fp32_written"])
+@pytest.mark.parametrize("point", ["first_file", "fp32_staged"])
 def test_export_sigkill_leaves_no_half_written_onnx(
     straight: Path, tmp_path: Path, point: str
 ) -> None:
+    """Export builds its files in a hidden staging folder and renames them into place
+    together at the end: killed before that, the folder shows no model at all, and the
+    next export removes the dead process's staging folder."""
     out = tmp_path / "export"
     cmd = [*cli_command(), "-q", "export", str(straight / "best.pt"), "--out", str(out)]
     proc = subprocess.Popen(
@@ -164,15 +167,22 @@ def test_export_sigkill_leaves_no_half_written_onnx(
     def ready() -> bool:
         if point == "first_file":
             return out.is_dir() and any(out.iterdir())
-        return (out / "model.fp32.onnx").is_file()
+        return any(out.glob(".export.*/model.fp32.onnx"))  # during int8 quantization
 
     _kill_when(proc, ready)
     visible = _onnx_files_are_whole(out)
     hidden = sorted(p.name for p in out.iterdir() if p.name.startswith("."))
     _report(case=f"export@{point}", onnx_visible=visible, temp_files_left=hidden)
-    # A later export over the same folder completes.
+    assert visible == [] and not (out / "parity.json").exists()
+    # A later export over the same folder completes and clears the dead staging folder.
     _run([*cli_command(), "-q", "export", str(straight / "best.pt"), "--out", str(out)])
     assert _onnx_files_are_whole(out) == ["model.fp32.onnx", "model.int8.onnx"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "model.fp32.onnx",
+        "model.int8.onnx",
+        "parity.json",
+        "parity.md",
+    ]
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "no_sidecar", "swap_sidecar"])
