@@ -123,12 +123,49 @@ def test_ctrl_c_waits_until_a_set_of_files_is_in_place(tmp_path: Path) -> None:
 
 
 def test_staging_folders_of_killed_processes_are_removed(tmp_path: Path) -> None:
-    dead = tmp_path / ".export.999999999.abc"  # no such pid
+    dead = tmp_path / ".export.s2t-999999999.abc"  # no such pid
     dead.mkdir()
     (dead / "model.fp32.onnx").write_bytes(b"half")
-    live = tmp_path / f".export.{os.getpid()}.xyz"  # this process: still at work
+    live = tmp_path / f".export.s2t-{os.getpid()}.xyz"  # this process: still at work
     live.mkdir()
+    # Folders that merely look alike are not ours: a user's, another name's build.
+    mine = [tmp_path / ".export.1234567", tmp_path / ".export.20240101.s2t-999999999.x"]
+    for folder in mine:
+        folder.mkdir()
     with staging_dir(tmp_path, "export") as scratch:
-        assert scratch.parent == tmp_path and scratch.name.startswith(f".export.{os.getpid()}.")
+        assert scratch.parent == tmp_path
+        assert scratch.name.startswith(f".export.s2t-{os.getpid()}.")
         assert not dead.exists() and live.exists()
-    assert not scratch.exists()
+    assert not scratch.exists() and all(folder.exists() for folder in mine)
+
+
+def test_a_file_damaged_before_a_write_never_becomes_valid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "last.pt"
+    write_checked(path, b"old content")
+    path.write_bytes(b"old con")  # damaged on disk, then a writer is killed mid-way
+
+    def die(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(atomic, "atomic_write_bytes", die)
+    with pytest.raises(KeyboardInterrupt):
+        write_checked(path, b"new content")
+    assert not checksum_listed(path, path.read_bytes())
+
+
+def test_deferred_ctrl_c_with_the_default_action_still_terminates(tmp_path: Path) -> None:
+    code = textwrap.dedent(
+        """
+        import os, signal
+        from sign2text.io.atomic import interrupts_deferred
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        with interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            print("inside", flush=True)
+        print("survived", flush=True)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["inside"] and done.returncode == -signal.SIGINT

@@ -148,6 +148,20 @@ def test_resume_of_a_finished_run_repairs_its_history(
     assert (run / "curves.png").is_file() and again.history == done.history
 
 
+def test_resume_of_an_early_stopped_run_trains_no_more(
+    samples: list[Sample], tmp_path: Path
+) -> None:
+    cfg = _cfg(
+        "epochs=6", "patience=1", "monitor=accuracy", "max_steps_per_epoch=1", "optim.lr=1e-9",
+        "model.name=mlp", "model.args={hidden=8}", "schedule.name=constant",
+    )  # fmt: skip
+    run = tmp_path / "run"
+    done = train(cfg, run, samples=samples)
+    assert len(done.history) < 6, "no early stop to test"
+    again = train(cfg, run, samples=samples, resume=True)
+    assert again.history == done.history and again.epochs_run == done.epochs_run
+
+
 @pytest.mark.parametrize("quiet", [False, True])
 def test_quiet_silences_the_progress_bars(
     pack: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], quiet: bool

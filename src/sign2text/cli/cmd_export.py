@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from sign2text.export import parity_markdown
-    from sign2text.io.atomic import replace_all, staging_dir
+    from sign2text.io.atomic import atomic_write_text, replace_all, staging_dir
     from sign2text.models import load_checkpoint
 
     model, ckpt = load_checkpoint(args.checkpoint)
@@ -145,8 +145,8 @@ def run(args: argparse.Namespace) -> int:
         sizes = {k: (scratch / f"model.{k}.onnx").stat().st_size for k in ("fp32", "int8")}
         report["files"] = {"fp32": str(fp32), "int8": str(int8)}
         report["sizes_bytes"] = sizes
-        (scratch / "parity.json").write_text(json.dumps(report, indent=1) + "\n")
-        (scratch / "parity.md").write_text(parity_markdown(report, sizes))
+        atomic_write_text(scratch / "parity.json", json.dumps(report, indent=1) + "\n")
+        atomic_write_text(scratch / "parity.md", parity_markdown(report, sizes))
         replace_all([(scratch / name, out / name) for name in names])
     acc = report["accuracy"]
     print(f"wrote {fp32} ({sizes['fp32'] / 1024:.0f} KiB), {int8} ({sizes['int8'] / 1024:.0f} KiB)")

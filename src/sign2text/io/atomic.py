@@ -12,6 +12,7 @@ import glob
 import hashlib
 import io
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -89,28 +90,39 @@ def _alive(pid: int) -> bool:
     return True
 
 
+# Folders built aside are named ``<prefix>s2t-<pid>.<random>``: the marker keeps the
+# clean-up away from folders that merely start like them (``.landmarks.2024...``).
+_AT_WORK = "s2t-"
+
+
 def _remove_orphaned_dirs(folder: Path, prefix: str) -> None:
-    """Remove ``<prefix><pid>.<random>`` folders in ``folder`` whose creator is gone."""
+    """Remove ``<prefix>s2t-<pid>.<random>`` folders in ``folder`` whose creator is gone."""
+    pattern = re.compile(re.escape(prefix + _AT_WORK) + r"(\d+)\.[A-Za-z0-9_]+")
     try:
-        candidates = [p for p in folder.glob(f"{glob.escape(prefix)}*") if p.is_dir()]
+        candidates = [p for p in folder.glob(f"{glob.escape(prefix + _AT_WORK)}*") if p.is_dir()]
     except OSError:
         return
     for tmp in candidates:
-        pid_text = tmp.name[len(prefix) :].split(".", 1)[0]
-        if pid_text.isdigit() and not _alive(int(pid_text)):
+        match = pattern.fullmatch(tmp.name)
+        if match and not _alive(int(match.group(1))):
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _aside(folder: Path, prefix: str) -> Path:
+    """A new folder ``<prefix>s2t-<pid>.<random>`` in ``folder``."""
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{_AT_WORK}{os.getpid()}.", dir=folder))
 
 
 @contextlib.contextmanager
 def staging_dir(folder: str | Path, tag: str) -> Iterator[Path]:
-    """A hidden scratch folder ``.<tag>.<pid>.<random>`` inside ``folder`` (so its files
+    """A hidden scratch folder ``.<tag>.s2t-<pid>.<random>`` inside ``folder`` (so its files
     can be renamed into ``folder`` atomically), removed when the block ends. Folders of
     the same tag left by a process killed with SIGKILL are removed first."""
     parent = Path(folder)
     parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{tag}."
     _remove_orphaned_dirs(parent, prefix)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}.", dir=parent))
+    tmp = _aside(parent, prefix)
     try:
         yield tmp
     finally:
@@ -122,8 +134,9 @@ def interrupts_deferred() -> Iterator[None]:
     """Hold Ctrl-C (SIGINT) until the block ends, then deliver it: for the few renames
     that put a set of files in place, so an interrupt cannot leave half a set. A no-op
     outside the main thread (where signal handlers cannot be set)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    current = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or current is None:
+        yield  # not the main thread, or a handler set outside Python: leave it alone
         return
     received: list[int] = []
     previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
@@ -131,8 +144,12 @@ def interrupts_deferred() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-    if received and callable(previous):
-        previous(signal.SIGINT, None)
+    if not received:
+        return
+    if callable(previous):
+        previous(signal.SIGINT, None)  # Python's default raises KeyboardInterrupt
+    elif previous == signal.SIG_DFL:
+        os.kill(os.getpid(), signal.SIGINT)  # the default action: terminate
 
 
 def replace_all(pairs: list[tuple[Path, Path]]) -> None:
@@ -160,7 +177,7 @@ def atomic_dir(dest: str | Path) -> Iterator[Path]:
     final.parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{final.name}."
     _remove_orphaned_dirs(final.parent, prefix)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}.", dir=final.parent))
+    tmp = _aside(final.parent, prefix)
     try:
         yield tmp
         if final.exists():
@@ -236,14 +253,20 @@ def sidecar(path: str | Path) -> Path:
 def write_checked(path: str | Path, data: bytes) -> None:
     """Write ``data`` atomically with a ``.sha256`` sidecar, so that at every moment,
     even when killed between the two files, the sidecar lists the checksum of the file
-    that is there: first the sidecar lists the new and the current checksums, then the
-    file is replaced, then the sidecar keeps the new one only."""
+    that is there: first the sidecar lists the new checksum and the ones it already
+    listed, then the file is replaced, then the sidecar keeps the new one only. (The
+    checksums kept are the listed ones, never a hash of what is on disk now, so a file
+    damaged before the write cannot become valid.)"""
     dest, side = Path(path), sidecar(path)
     new = sha256_bytes(data)
-    if dest.is_file():
-        atomic_write_text(side, f"{new}\n{sha256_file(dest)}\n")
+    try:
+        listed = [c for c in side.read_text().split() if c != new]
+    except (FileNotFoundError, UnicodeDecodeError):
+        listed = []
+    atomic_write_text(side, "\n".join([new, *listed]) + "\n")
     atomic_write_bytes(dest, data)
-    atomic_write_text(side, new + "\n")
+    if listed:
+        atomic_write_text(side, new + "\n")
 
 
 def checksum_listed(path: str | Path, data: bytes) -> bool:

@@ -365,7 +365,9 @@ class Trainer:
             writer = SummaryWriter(str(self.run_dir / "tb"))
         higher = cfg.monitor != "loss"
         try:
-            for epoch in range(int(state["epoch"]), cfg.epochs):
+            # A run that stopped early and is resumed goes straight to its reports.
+            stopped = int(state["bad_epochs"]) >= cfg.patience
+            for epoch in range(int(state["epoch"]), cfg.epochs if not stopped else 0):
                 row = self._train_epoch(
                     model, train_loader, optimizer, scheduler, criterion, epoch, steps
                 )
@@ -410,7 +412,8 @@ class Trainer:
             test_metrics: dict[str, float] = {}
             if main:
                 # Again here: a run stopped between last.pt and history.json of its final
-                # epoch resumes straight to this point, with the history last.pt carries.
+                # (or early-stopping) epoch resumes straight to this point, with the
+                # history last.pt carries.
                 self._write_json("history.json", history)
                 test_metrics = self._finish(writer, criterion, features, history)
         finally:
