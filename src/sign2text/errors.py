@@ -96,3 +96,12 @@ class DependencyError(Sign2TextError):
     """An optional dependency (an extra) is needed but not installed."""
 
     code = "missing_dependency"
+
+
+def first_line(exc: BaseException, default: str | None = None) -> str:
+    """The first non-empty line of ``exc``'s message, for one-line error messages; when
+    it has none, ``default`` (the exception's class name if not given)."""
+    text = str(exc).strip()
+    if text:
+        return text.splitlines()[0]
+    return type(exc).__name__ if default is None else default

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from sign2text import __version__
 from sign2text.cli.native_logs import NativeStderrFilter
-from sign2text.errors import Sign2TextError
+from sign2text.errors import Sign2TextError, first_line
 
 # Order here is the order in ``--help``.
 COMMAND_MODULES = (
@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        msg = first_line(exc, default="")
         print(f"sign2text: internal error: {type(exc).__name__}: {msg}", file=sys.stderr)
         return 1
 

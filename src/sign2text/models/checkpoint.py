@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 import sign2text
-from sign2text.errors import IntegrityError, ModelError
+from sign2text.errors import IntegrityError, ModelError, first_line
 from sign2text.io.atomic import checksum_listed, sidecar, write_checked
 from sign2text.models.registry import create_model
 
@@ -106,8 +106,7 @@ def read_checkpoint(path: str | Path, *, verify: bool = True) -> dict[str, Any]:
         # Arbitrary bytes fail in arbitrary ways (UnpicklingError, BadZipFile, EOFError,
         # KeyError from a legacy-format header...); weights_only=True keeps the
         # unpickler from running code whatever they hold.
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"{p}: not a readable torch checkpoint ({msg})") from None
+        raise ModelError(f"{p}: not a readable torch checkpoint ({first_line(exc)})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         found = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
         raise ModelError(f"{p}: not a {CHECKPOINT_FORMAT} checkpoint (format {found!r})")

@@ -11,7 +11,7 @@ from typing import Any
 
 from torch import nn
 
-from sign2text.errors import ConfigError
+from sign2text.errors import ConfigError, first_line
 from sign2text.registry import Registry
 
 ModelFactory = Callable[..., nn.Module]
@@ -31,5 +31,5 @@ def create_model(name: str, *, in_dim: int, num_classes: int, **args: Any) -> nn
     try:
         return factory(in_dim=in_dim, num_classes=num_classes, **args)
     except (TypeError, ValueError, RuntimeError) as exc:  # torch: negative sizes and such
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        msg = first_line(exc)
         raise ConfigError(f"model {name!r}: bad arguments {dict(args)}: {msg}") from None
