@@ -117,8 +117,9 @@ def run(args: argparse.Namespace) -> int:
             "pip install 'sign2text[serve]'"
         ) from None
 
-    from sign2text.runtime import OnnxClassifier, bundled_model_path
+    from sign2text.runtime import OnnxClassifier
     from sign2text.serve import create_app
+    from sign2text.serve.service import load_vocabulary, model_path
 
     settings = settings_from_args(args)
     if not _websocket_library():
@@ -128,13 +129,8 @@ def run(args: argparse.Namespace) -> int:
         )
     # Fail fast, with one line, on a bad model or vocabulary (the app would only fail
     # at startup, with a traceback in uvicorn's log).
-    model = settings.model if settings.model is not None else bundled_model_path()
-    OnnxClassifier(model)
-    if settings.vocab is not None:
-        from sign2text.io.atomic import sha256_file
-        from sign2text.runtime.vocab import UserVocabulary
-
-        UserVocabulary.load(settings.vocab, model_sha256=sha256_file(model))
+    OnnxClassifier(model_path(settings))
+    load_vocabulary(settings)
     app = create_app(settings)
     log.info("serving on http://%s:%d (docs at /docs)", settings.host, settings.port)
     uvicorn.run(

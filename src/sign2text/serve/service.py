@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from sign2text.io.atomic import sha256_file
@@ -27,6 +27,9 @@ from sign2text.runtime import ModelMetadata, Recognizer, bundled_model_path
 from sign2text.runtime.metadata import NONE_LABEL
 from sign2text.serve.settings import ServeSettings
 from sign2text.serve.workers import WorkerPool
+
+if TYPE_CHECKING:
+    from sign2text.runtime.vocab import UserVocabulary
 
 log = logging.getLogger(__name__)
 
@@ -93,20 +96,28 @@ def skeleton_document() -> dict[str, Any]:
     }
 
 
+def model_path(settings: ServeSettings) -> Path:
+    """The model the service runs: ``settings.model``, else the bundled one."""
+    return settings.model if settings.model is not None else bundled_model_path()
+
+
+def load_vocabulary(settings: ServeSettings) -> UserVocabulary | None:
+    """The user vocabulary of ``settings`` checked against the model, or None."""
+    if settings.vocab is None:
+        return None
+    from sign2text.runtime.vocab import UserVocabulary
+
+    return UserVocabulary.load(settings.vocab, model_sha256=sha256_file(model_path(settings)))
+
+
 class Service:
     """The model, the worker pools and the open-stream counter of one app."""
 
     def __init__(self, settings: ServeSettings) -> None:
         self.settings = settings
-        self.model_path = settings.model if settings.model is not None else bundled_model_path()
+        self.model_path = model_path(settings)
         started = time.perf_counter()
-        self.user_vocabulary = None
-        if settings.vocab is not None:
-            from sign2text.runtime.vocab import UserVocabulary
-
-            self.user_vocabulary = UserVocabulary.load(
-                settings.vocab, model_sha256=sha256_file(self.model_path)
-            )
+        self.user_vocabulary = load_vocabulary(settings)
         make = self._make_recognizer
         first = make()  # fails here, once, with a ModelError on a bad model
         self.metadata: ModelMetadata = first.metadata
