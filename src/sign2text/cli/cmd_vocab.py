@@ -145,6 +145,7 @@ def _record(camera: int, count: int, seconds: float, extractor: Any) -> list[Any
 
 def run_add(args: argparse.Namespace) -> int:
     import numpy as np
+    from tqdm import tqdm
 
     from sign2text.errors import ConfigError, InputError, NoSigningError
     from sign2text.landmarks.holistic import HolisticConfig, HolisticExtractor
@@ -161,8 +162,6 @@ def run_add(args: argparse.Namespace) -> int:
     vocab.check_word(args.word)
     if args.word.strip() in vocab and not (args.replace or args.append):
         raise InputError(f"{args.word.strip()!r} is already a user word; use --replace or --append")
-    from tqdm import tqdm
-
     t0 = time.perf_counter()
     names = [str(c) for c in args.clips] or [f"camera example {k + 1}" for k in range(count)]
     needs_holistic = args.camera is not None or any(

@@ -44,11 +44,7 @@ from sign2text.data.importers.base import VideoItem
 from sign2text.data.pack import write_pack
 from sign2text.data.sample import Sample
 from sign2text.errors import ConfigError, DatasetError, IntegrityError, Sign2TextError
-from sign2text.io.atomic import (
-    atomic_write_text,
-    load_npz_checked,
-    save_npz_checked,
-)
+from sign2text.io.atomic import atomic_write_text, load_npz_checked, save_npz_checked
 from sign2text.io.video import VideoLimits
 from sign2text.landmarks.holistic import HolisticConfig, HolisticExtractor, extract_video
 
@@ -267,9 +263,7 @@ def _exit_with_parent(parent: int) -> None:
         time.sleep(1.0)
         try:
             os.kill(parent, 0)
-        except ProcessLookupError:
-            os._exit(1)
-        except PermissionError:  # the pid was reused by another user's process
+        except (ProcessLookupError, PermissionError):  # gone, or its pid reused by another user
             os._exit(1)
 
 
