@@ -55,6 +55,27 @@ class TinyAttention(nn.Module):
         return self.head(self.embed(features, mask))
 
 
+class TinyConv(nn.Module):
+    """Linear layers around a depthwise convolution over time, as in ``conv_transformer``."""
+
+    def __init__(self, in_dim: int, num_classes: int, hidden: int = 32) -> None:
+        super().__init__()
+        self.proj = nn.Linear(in_dim, hidden)
+        self.depthwise = nn.Conv1d(hidden, hidden, 5, padding=2, groups=hidden)
+        self.mix = nn.Linear(hidden, hidden)
+        self.head = nn.Linear(hidden, num_classes)
+
+    def embed(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        h = self.proj(features)
+        h = self.depthwise(h.transpose(1, 2)).transpose(1, 2)
+        h = torch.relu(self.mix(h))
+        w = mask.unsqueeze(-1).to(h.dtype)
+        return (h * w).sum(1) / w.sum(1).clamp(min=1.0)
+
+    def forward(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(features, mask))
+
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     torch.manual_seed(0)
@@ -156,6 +177,29 @@ def test_int8_is_quantized_and_close(exported: dict[str, Any]) -> None:
     assert report["decision"] == "fp32"  # accuracy unmeasured: never ship int8 blind
 
 
+def test_int8_landmark_model_keeps_its_convolutions_float(tmp_path: Path) -> None:
+    """Depthwise convolutions stay float in int8 landmark models: ONNX Runtime's
+    ConvInteger is slow for grouped convolutions (most of the default model's time)."""
+    torch.manual_seed(0)
+    cfg = FeatureConfig()
+    model = TinyConv(feature_dim(cfg), len(LABELS)).eval()
+    ckpt = {"model": {"name": "tiny_conv", "args": {}}, "labels": LABELS, "features": cfg.to_dict()}
+    fp32 = export_onnx(model, ckpt, tmp_path / "m.fp32.onnx")
+    int8 = quantize_int8(fp32, tmp_path / "m.int8.onnx")
+    ops = [n.op_type for n in onnx.load(str(int8)).graph.node]
+    assert "ConvInteger" not in ops and ops.count("Conv") == 1
+    assert "MatMulInteger" in ops or "DynamicQuantizeMatMul" in ops  # mix and head
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((8, 32, feature_dim(cfg))).astype(np.float32)
+    m = np.ones((8, 32), dtype=bool)
+    m[1, 20:] = False
+    with torch.no_grad():
+        want = model(torch.from_numpy(x), torch.from_numpy(m)).numpy()
+    sess = ort.InferenceSession(str(int8), providers=["CPUExecutionProvider"])
+    got = sess.run(["logits"], {"features": x, "mask": m})[0]
+    assert 0 < np.abs(got - want).max() < 0.1
+
+
 def test_parity_report_with_labels(exported: dict[str, Any]) -> None:
     rng = np.random.default_rng(2)
     feats = [rng.standard_normal((int(t), exported["dim"])).astype(np.float32) for t in (8, 20, 32)]
@@ -202,6 +246,21 @@ def test_bad_checkpoint_is_a_model_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError):
         export_onnx(model, {"labels": ["a", "b"]}, tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_unknown_input_kind_is_refused(exported: dict[str, Any], tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="input kind 'video'"):
+        export_onnx(
+            exported["model"], {**exported["ckpt"], "input": {"kind": "video"}}, tmp_path / "v.onnx"
+        )
+    assert not (tmp_path / "v.onnx").exists()
+    proto = onnx.load(str(exported["fp32"]))
+    for prop in proto.metadata_props:
+        if prop.key == METADATA_KEY:
+            prop.value = json.dumps({**json.loads(prop.value), "input": "video"})
+    onnx.save(proto, str(tmp_path / "edited.onnx"))
+    with pytest.raises(ModelError, match="'input' is 'video'"):
+        read_metadata(tmp_path / "edited.onnx")
 
 
 def test_read_metadata_refuses_foreign_onnx(tmp_path: Path) -> None:

@@ -114,6 +114,10 @@ class ClassPrototypes:
         return out
 
 
+# What a model reads: landmark features (B, T, F) or RGB clips (B, T, 3, H, W).
+INPUT_KINDS = ("landmarks", "rgb")
+
+
 @dataclass(frozen=True)
 class ModelMetadata:
     """The parsed :data:`METADATA_KEY` document of an exported model."""
@@ -184,12 +188,17 @@ def parse_metadata(text: str | None, where: str) -> ModelMetadata:
     model = data.get("model") or {}
     if not isinstance(card, dict) or not isinstance(model, dict):
         raise ModelError(f"{where}: model metadata 'card'/'model' must be objects")
+    kind = data.get("input", "landmarks")
+    if kind not in INPUT_KINDS:
+        raise ModelError(
+            f"{where}: model metadata 'input' is {kind!r}; expected one of {', '.join(INPUT_KINDS)}"
+        )
     return ModelMetadata(
         labels=tuple(labels),
         features=cfg,
         model=model,
         card=card,
-        input=str(data.get("input", "landmarks")),
+        input=kind,
         input_config=_input_config(data.get("input_config"), where),
         prototypes=(
             None
