@@ -33,7 +33,9 @@ def pack(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_folds_report_and_final_export(pack: Path, tmp_path: Path) -> None:
+def test_folds_report_and_final_export(
+    pack: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     common = [
         "--set",
         f'data.paths=["{pack}"]',
@@ -70,6 +72,29 @@ def test_folds_report_and_final_export(pack: Path, tmp_path: Path) -> None:
     assert cv["int8_parity"]["n"] == tested
     assert 0.0 < cv["reject_threshold"] <= 0.9
     assert "Per signer" in (report_dir / "cv.md").read_text()
+    # The fold exports were scratch files: none is left, nor their hidden folder.
+    left = sorted(p.name for p in report_dir.iterdir())
+    assert not [n for n in left if n.startswith(("fold-", "."))], left
+
+    # Interrupted while quantizing the second fold: nothing is left behind either.
+    import sign2text.export as export_module
+    from sign2text.train.cv import cv_report
+
+    real_quantize = export_module.quantize_int8
+    calls: list[Path] = []
+
+    def interrupted(fp32: Path, int8: Path) -> Path:
+        calls.append(Path(int8))
+        if len(calls) == 2:
+            assert Path(fp32).is_file()  # the fold's fp32 export exists at this point
+            raise KeyboardInterrupt
+        return real_quantize(fp32, int8)
+
+    monkeypatch.setattr(export_module, "quantize_int8", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        cv_report(runs, tmp_path / "cv_interrupted")
+    assert len(calls) == 2
+    assert list((tmp_path / "cv_interrupted").iterdir()) == []
 
     meta = OnnxClassifier(bundle).metadata
     assert meta.reject_threshold == cv["reject_threshold"]

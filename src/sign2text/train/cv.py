@@ -106,47 +106,50 @@ def cv_report(
     labels: list[str] = []
     pairs = list(zip(runs, reports, strict=True))
     it: Iterable[tuple[str | Path, dict[str, Any]]] = progress(pairs) if progress else pairs
-    for run_path, report in it:
-        run = Path(run_path)
-        model, ckpt = load_checkpoint(run / "best.pt")
-        labels = list(ckpt["labels"])
-        index = {lab: i for i, lab in enumerate(labels)}
-        fp32 = export_onnx(model, ckpt, out / f"{run.name}.fp32.onnx")
-        int8 = quantize_int8(fp32, out / f"{run.name}.int8.onnx")
-        cfg = FeatureConfig.from_dict(dict(ckpt["features"]))
-        test = [s for s in _fold_test_samples(run, cache) if s.label in index]
-        feats = [compute_features(s.landmarks, cfg) for s in test]
-        y = np.array([index[s.label] for s in test])
-        x = np.stack([f for f, _ in feats])
-        m = np.stack([k for _, k in feats])
-        l32 = OnnxClassifier(fp32).logits(x, m)
-        l8 = OnnxClassifier(int8).logits(x, m)
-        n32 += int((l32.argmax(-1) == y).sum())
-        n8 += int((l8.argmax(-1) == y).sum())
-        agree += int((l32.argmax(-1) == l8.argmax(-1)).sum())
-        n_total += len(y)
-        max_diff = max(max_diff, float(np.abs(l32 - l8).max()))
-        probs_all.append(softmax(l32))
-        y_all.append(y)
-        folds.append(
-            {
-                "run": run.name,
-                "n": report["n_evaluated"],
-                "signers": len(report["per_signer"]),
-                "top1": report["top1"],
-                "top5": report["top5"],
-                "macro_f1": report["macro_f1"],
-                "mcc": report["mcc"],
-                "int8_top1": float((l8.argmax(-1) == y).mean()),
-            }
-        )
-        for signer, row in report["per_signer"].items():
-            per_signer[signer] = {**row, "fold": run.name}
-        for label, row in report["per_class"].items():
-            per_class[label][0] += int(row["correct"])
-            per_class[label][1] += int(row["n"])
-        (out / f"{run.name}.fp32.onnx").unlink()
-        (out / f"{run.name}.int8.onnx").unlink()
+    # The fold exports are scratch files: built in a hidden folder that is removed even
+    # when the report is interrupted (or, after a kill, by the next run).
+    with staging_dir(out, "cv") as scratch:
+        for run_path, report in it:
+            run = Path(run_path)
+            model, ckpt = load_checkpoint(run / "best.pt")
+            labels = list(ckpt["labels"])
+            index = {lab: i for i, lab in enumerate(labels)}
+            fp32 = export_onnx(model, ckpt, scratch / f"{run.name}.fp32.onnx")
+            int8 = quantize_int8(fp32, scratch / f"{run.name}.int8.onnx")
+            cfg = FeatureConfig.from_dict(dict(ckpt["features"]))
+            test = [s for s in _fold_test_samples(run, cache) if s.label in index]
+            feats = [compute_features(s.landmarks, cfg) for s in test]
+            y = np.array([index[s.label] for s in test])
+            x = np.stack([f for f, _ in feats])
+            m = np.stack([k for _, k in feats])
+            l32 = OnnxClassifier(fp32).logits(x, m)
+            l8 = OnnxClassifier(int8).logits(x, m)
+            n32 += int((l32.argmax(-1) == y).sum())
+            n8 += int((l8.argmax(-1) == y).sum())
+            agree += int((l32.argmax(-1) == l8.argmax(-1)).sum())
+            n_total += len(y)
+            max_diff = max(max_diff, float(np.abs(l32 - l8).max()))
+            probs_all.append(softmax(l32))
+            y_all.append(y)
+            folds.append(
+                {
+                    "run": run.name,
+                    "n": report["n_evaluated"],
+                    "signers": len(report["per_signer"]),
+                    "top1": report["top1"],
+                    "top5": report["top5"],
+                    "macro_f1": report["macro_f1"],
+                    "mcc": report["mcc"],
+                    "int8_top1": float((l8.argmax(-1) == y).mean()),
+                }
+            )
+            for signer, row in report["per_signer"].items():
+                per_signer[signer] = {**row, "fold": run.name}
+            for label, row in report["per_class"].items():
+                per_class[label][0] += int(row["correct"])
+                per_class[label][1] += int(row["n"])
+            fp32.unlink()
+            int8.unlink()
     if not folds:
         raise ConfigError("no fold runs given")
     top1 = [f["top1"] for f in folds]
