@@ -9,8 +9,12 @@ Measures, on this machine:
 
 * MediaPipe Holistic frames/s on a real clip with 1 and 2 CPU cores (a child process
   pinned with ``sched_setaffinity``; MediaPipe's legacy API has no thread setting);
-* classifier latency p50/p95 at batch 1, one ONNX Runtime thread, fp32 vs int8 (an int8
-  copy is made with ``quantize_dynamic`` when the model has no ``model.int8.onnx`` sibling);
+* classifier latency p50/p95 at batch 1, one ONNX Runtime thread, fp32 and int8: the
+  model's precision is read from its graph; the other precision is ``--fp32 FILE`` or
+  the export's sibling (``model.fp32.onnx`` / ``model.int8.onnx``), and an fp32 model
+  without an int8 sibling is quantized with the project's ``quantize_int8`` (the bundled
+  int8 model has no fp32 file: pass the ``model.fp32.onnx`` of
+  ``scripts/train_default.sh``'s ``runs/default/cv`` folder);
 * end-to-end ``sign2text recognize`` on the clip in a fresh process (model load
   included) for several Holistic frame rates, with the child's peak RSS;
 * model file sizes;
@@ -74,16 +78,28 @@ def holistic_fps(clip: Path, cores: int) -> float:
     return float(data["frames"]) / float(data["seconds"])
 
 
-def int8_path(model: Path, workdir: Path) -> Path:
-    """The int8 sibling of an export, or a fresh dynamic-int8 copy in ``workdir``."""
+_INT8_OPS = {"MatMulInteger", "ConvInteger", "DynamicQuantizeMatMul", "DynamicQuantizeLinear"}
+
+
+def precision(model: Path) -> str:
+    """ "int8" when the graph has quantized operators, else "fp32"."""
+    import onnx
+
+    ops = {n.op_type for n in onnx.load(str(model), load_external_data=False).graph.node}
+    return "int8" if ops & _INT8_OPS else "fp32"
+
+
+def precision_pair(model: Path, fp32: Path | None, workdir: Path) -> dict[str, Path | None]:
+    """The fp32 and int8 files to time for ``model`` (None: no file of that precision)."""
+    if precision(model) == "int8":
+        sibling = model.with_name("model.fp32.onnx")
+        return {"fp32": fp32 or (sibling if sibling.is_file() else None), "int8": model}
     sibling = model.with_name("model.int8.onnx")
     if sibling.is_file() and sibling != model:
-        return sibling
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+        return {"fp32": model, "int8": sibling}
+    from sign2text.export import quantize_int8
 
-    out = workdir / "bench.int8.onnx"
-    quantize_dynamic(model, out, weight_type=QuantType.QInt8)
-    return out
+    return {"fp32": model, "int8": quantize_int8(model, workdir / "bench.int8.onnx")}
 
 
 def classifier_latency(path: Path, runs: int = 300) -> tuple[float, float]:
@@ -173,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--model", type=Path, default=None, help="exported .onnx (default: bundled)")
+    p.add_argument(
+        "--fp32", type=Path, default=None, help="the fp32 export of an int8 --model (for latency)"
+    )
     p.add_argument("--clip", type=Path, default=None, help=f"clip (default {DEFAULT_CLIP})")
     p.add_argument("--repeats", type=int, default=3, help="end-to-end runs per setting")
     p.add_argument("--fps", type=float, nargs="*", default=[0, 15, 10], help="0 = all frames")
@@ -193,8 +212,10 @@ def main(argv: list[str] | None = None) -> int:
         if cores <= (os.cpu_count() or 1):
             rows.append((f"Holistic, {cores} core(s)", f"{holistic_fps(clip, cores):.1f} frames/s"))
     with tempfile.TemporaryDirectory() as tmp:
-        q8 = int8_path(model, Path(tmp))
-        for name, path in (("fp32", model), ("int8", q8)):
+        for name, path in precision_pair(model, args.fp32, Path(tmp)).items():
+            if path is None:
+                rows.append((f"classifier {name}", "no file given (--fp32)"))
+                continue
             p50, p95 = classifier_latency(path)
             rows.append(
                 (f"classifier {name}, batch 1, 1 thread", f"p50 {p50:.3f} ms, p95 {p95:.3f} ms")
