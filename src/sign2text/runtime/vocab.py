@@ -71,7 +71,7 @@ VOCAB_ENV = "SIGN2TEXT_VOCAB"
 # With built-in prototypes: the cosine similarity a sign needs to its nearest user word,
 # and how much more similar than to the nearest built-in word it must be (tuned).
 PROTOTYPE_THRESHOLD = 0.6
-PROTOTYPE_MARGIN = 0.02
+PROTOTYPE_MARGIN = 0.0
 # Without them: the similarity a sign needs, and how much it must exceed the top
 # probability of a built-in answer that is not rejected (tuned, see module docs).
 SIMILARITY_THRESHOLD = 0.65
@@ -80,7 +80,7 @@ SIMILARITY_MARGIN = 0.2
 # against "mean", the normalized mean of its examples; benchmarks/bench_vocab.py).
 USER_MATCH = "example"
 # Prototypes per built-in word stored in a model (``sign2text prototypes``; tuned).
-PROTOTYPES_PER_WORD = 8
+PROTOTYPES_PER_WORD = 16
 _PROTOTYPE_BATCH = 128
 MAX_EXAMPLES = 50
 MAX_WORDS = 500

@@ -164,7 +164,7 @@ class ModelResponse(BaseModel):
                     "format": "sign2text-onnx/1",
                     "input": "landmarks",
                     "labels": ["_none_", "bye", "hello"],
-                    "reject_threshold": 0.459,
+                    "reject_threshold": 0.4581,
                     "model": {"name": "conv_transformer", "args": {"dim": 128}},
                     "features": {"frames": 32},
                     "card": {"evaluation": {"mean_fold_top1": 0.759}},

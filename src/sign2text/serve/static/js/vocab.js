@@ -10,7 +10,7 @@
 
 export const VOCAB_FORMAT = "sign2text-vocab/1";
 export const PROTOTYPE_THRESHOLD = 0.6; // sign2text.runtime.vocab.PROTOTYPE_THRESHOLD
-export const PROTOTYPE_MARGIN = 0.02; // sign2text.runtime.vocab.PROTOTYPE_MARGIN
+export const PROTOTYPE_MARGIN = 0.0; // sign2text.runtime.vocab.PROTOTYPE_MARGIN
 export const SIMILARITY_THRESHOLD = 0.65; // sign2text.runtime.vocab.SIMILARITY_THRESHOLD
 export const SIMILARITY_MARGIN = 0.2; // sign2text.runtime.vocab.SIMILARITY_MARGIN
 export const MAX_EXAMPLES = 50;
