@@ -9,19 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cli_checks import one_line_error
 from sign2text.cli import cmd_split
 from sign2text.cli.main import main
 from sign2text.errors import DatasetError
 
 HELLO = "hello__sdb1228__hello.mp4"
-
-
-def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("sign2text: error: "), err
-    return lines[0]
 
 
 def test_multi_line_messages_become_one_line(
@@ -32,7 +25,7 @@ def test_multi_line_messages_become_one_line(
 
     monkeypatch.setattr(cmd_split, "run", fails)
     assert main(["split", str(tmp_path / "x.npz"), str(tmp_path / "s.json")]) == 2
-    assert _error_line(capsys) == "sign2text: error: first part; second part"
+    assert one_line_error(capsys.readouterr().err) == "sign2text: error: first part; second part"
 
 
 def test_a_file_where_a_folder_should_be(
@@ -42,7 +35,7 @@ def test_a_file_where_a_folder_should_be(
     blocker.write_text("not a folder")
     pack = data_dir / "landmarks" / "traduttore.npz"
     assert main(["split", str(pack), str(blocker / "split.json")]) == 2
-    line = _error_line(capsys)
+    line = one_line_error(capsys.readouterr().err)
     assert str(blocker) in line and "internal" not in line
 
 
@@ -50,7 +43,7 @@ def test_deeply_nested_json_is_refused(tmp_path: Path, capsys: pytest.CaptureFix
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 200_000)
     assert main(["train", str(deep), "--out", str(tmp_path / "run")]) == 2
-    _error_line(capsys)
+    one_line_error(capsys.readouterr().err)
     assert not (tmp_path / "run").exists()
 
 
@@ -67,7 +60,7 @@ def test_config_files_that_are_not_tables(
     else:
         path.write_text(content)
     assert main(["train", str(path), "--out", str(tmp_path / "run")]) == 2
-    assert str(path) in _error_line(capsys)
+    assert str(path) in one_line_error(capsys.readouterr().err)
 
 
 @pytest.mark.parametrize(
@@ -100,9 +93,9 @@ def test_grid_never_overwrites_its_clip(
     shutil.copyfile(videos_dir / HELLO, clip)
     before = clip.read_bytes()
     assert main(["grid", str(clip), str(clip)]) == 2
-    _error_line(capsys)
+    one_line_error(capsys.readouterr().err)
     assert main(["grid", str(clip), str(tmp_path / "grid.txt")]) == 2
-    assert ".png" in _error_line(capsys)
+    assert ".png" in one_line_error(capsys.readouterr().err)
     assert clip.read_bytes() == before and not (tmp_path / "grid.txt").exists()
 
 
@@ -114,7 +107,7 @@ def test_frames_of_a_truncated_clip_leave_no_partial_output(
     cut.write_bytes(data[: int(len(data) * 0.6)])
     out, again = tmp_path / "frames", tmp_path / "again"
     assert main(["frames", str(cut), str(out)]) == 2
-    assert "could be decoded" in _error_line(capsys)
+    assert "could be decoded" in one_line_error(capsys.readouterr().err)
     assert list(out.iterdir()) == []
     # Over an earlier good export of the whole clip, the failed one changes nothing.
     assert main(["frames", str(videos_dir / HELLO), str(again)]) == 0
@@ -122,7 +115,7 @@ def test_frames_of_a_truncated_clip_leave_no_partial_output(
     assert len(before) == 78
     capsys.readouterr()
     assert main(["frames", str(cut), str(again)]) == 2
-    _error_line(capsys)
+    one_line_error(capsys.readouterr().err)
     assert {p.name: p.read_bytes() for p in again.iterdir()} == before
 
 
@@ -132,7 +125,7 @@ def test_extract_pack_name_stays_in_its_folder(
     (tmp_path / "videos" / "hello").mkdir(parents=True)
     out = tmp_path / "deep" / "out"
     assert main(["extract", str(tmp_path / "videos"), str(out), "--name", "../../escape"]) == 2
-    assert "plain file name" in _error_line(capsys)
+    assert "plain file name" in one_line_error(capsys.readouterr().err)
     assert not list(tmp_path.rglob("escape.npz"))
 
 
@@ -145,7 +138,7 @@ def test_vocab_refuses_infinite_landmarks(
     np.save(example, np.full((20, 543, 3), np.inf, dtype=np.float32))
     vocab = tmp_path / "vocab.json"
     assert main(["vocab", "add", "thing", str(example), "--vocab", str(vocab)]) == 2
-    assert "infinite" in _error_line(capsys)
+    assert "infinite" in one_line_error(capsys.readouterr().err)
     assert not vocab.exists()
 
 
@@ -154,14 +147,14 @@ def test_cv_report_checks_its_runs_before_writing(
 ) -> None:
     out = tmp_path / "cv"
     assert main(["cv-report", str(tmp_path / "nonexistent"), "--out", str(out)]) == 2
-    assert "no such training run" in _error_line(capsys)
+    assert "no such training run" in one_line_error(capsys.readouterr().err)
     run = tmp_path / "fold-0"
     (run / "test").mkdir(parents=True)
     for name in ("config.json", "split.json", "best.pt"):
         (run / name).write_text("{}")
     (run / "test" / "report.json").write_text("{")
     assert main(["cv-report", str(run), "--out", str(out)]) == 2
-    assert "report.json" in _error_line(capsys)
+    assert "report.json" in one_line_error(capsys.readouterr().err)
     assert not out.exists()
 
 
@@ -176,7 +169,7 @@ def test_garbage_checkpoint_with_a_matching_checksum(
     ckpt.write_bytes(data)
     Path(str(ckpt) + ".sha256").write_text(sha256_bytes(data) + "\n")
     assert main(["export", str(ckpt), "--out", str(tmp_path / "e")]) == 2
-    assert "not a readable torch checkpoint" in _error_line(capsys)
+    assert "not a readable torch checkpoint" in one_line_error(capsys.readouterr().err)
 
 
 def test_serve_checks_the_vocabulary_before_starting(
@@ -185,9 +178,9 @@ def test_serve_checks_the_vocabulary_before_starting(
     bad = tmp_path / "vocab.json"
     bad.write_text("{")
     assert main(["serve", "--port", "0", "--vocab", str(bad)]) == 2
-    assert str(bad) in _error_line(capsys)
+    assert str(bad) in one_line_error(capsys.readouterr().err)
     assert main(["serve", "--port", "0", "--vocab", str(tmp_path / "missing.json")]) == 2
-    _error_line(capsys)
+    one_line_error(capsys.readouterr().err)
 
 
 def test_model_whose_metadata_does_not_fit_its_graph(
@@ -217,4 +210,4 @@ def test_model_whose_metadata_does_not_fit_its_graph(
             OnnxClassifier(model)
     model = tmp_path / "fewer_labels.onnx"
     assert main(["recognize", str(videos_dir / HELLO), "--model", str(model)]) == 2
-    assert "disagree" in _error_line(capsys)
+    assert "disagree" in one_line_error(capsys.readouterr().err)

@@ -8,16 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cli_checks import one_line_error
 from sign2text.cli.main import main
 from sign2text.data.pack import read_pack
-
-
-def _one_line_error(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    assert lines[0].startswith("sign2text: error: ")
-    return lines[0]
 
 
 def test_info_pack_json_matches_manifest(
@@ -66,7 +59,7 @@ def test_bad_input_exits_2_with_one_line(
     argv = [a.format(empty=tmp_path / "empty", tmp=tmp_path) for a in args]
     assert main(argv) == 2
     captured = capsys.readouterr()
-    assert message in _one_line_error(captured.err)
+    assert message in one_line_error(captured.err)
     assert captured.out == ""
 
 
@@ -78,7 +71,7 @@ def test_malformed_npy_is_named_on_stderr(
     np.save(seq / "0.npy", np.zeros(258))
     np.save(seq / "1.npy", np.zeros(17))
     assert main(["info", str(tmp_path)]) == 2
-    line = _one_line_error(capsys.readouterr().err)
+    line = one_line_error(capsys.readouterr().err)
     assert str(seq / "1.npy") in line
 
 
@@ -96,5 +89,5 @@ def test_convert_to_slim_pack(
     assert len(list((tmp_path / "p").glob("*/*.pose"))) == 3
     capsys.readouterr()
     assert main(["convert", src, str(tmp_path / "bad.npz"), "--parts", "feet"]) == 2
-    assert "unknown landmark part 'feet'" in _one_line_error(capsys.readouterr().err)
+    assert "unknown landmark part 'feet'" in one_line_error(capsys.readouterr().err)
     assert not (tmp_path / "bad.npz").exists()
