@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/bench_runtime.py [--model M] [--clip C] \\
+    .venv/bin/python benchmarks/bench_runtime.py [--model M] [--fp32 F] [--clip C] \\
         [--accuracy] [--append docs/benchmarks.md]
 
 Measures, on this machine:
@@ -89,11 +89,25 @@ def precision(model: Path) -> str:
     return "int8" if ops & _INT8_OPS else "fp32"
 
 
+def fp32_problem(fp32: Path | None, model: Path) -> str | None:
+    """Why ``--fp32`` cannot be used with ``model`` (None: it can, or it was not given)."""
+    if fp32 is None:
+        return None
+    if not fp32.is_file():
+        return "no such file"
+    if precision(fp32) != "fp32":
+        return "not an fp32 export (it has int8 operators)"
+    if precision(model) != "int8":
+        return "only for an int8 --model (this one is fp32 already)"
+    return None
+
+
 def precision_pair(model: Path, fp32: Path | None, workdir: Path) -> dict[str, Path | None]:
     """The fp32 and int8 files to time for ``model`` (None: no file of that precision)."""
     if precision(model) == "int8":
         sibling = model.with_name("model.fp32.onnx")
-        return {"fp32": fp32 or (sibling if sibling.is_file() else None), "int8": model}
+        found = sibling if sibling.is_file() and sibling != model else None
+        return {"fp32": fp32 or found, "int8": model}
     sibling = model.with_name("model.int8.onnx")
     if sibling.is_file() and sibling != model:
         return {"fp32": model, "int8": sibling}
@@ -203,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     model = (args.model or bundled_model_path()).resolve()
     if not model.is_file():
         print(f"bench_runtime: no model at {model} (pass --model)", file=sys.stderr)
+        return 2
+    problem = fp32_problem(args.fp32, model)
+    if problem:
+        print(f"bench_runtime: --fp32 {args.fp32}: {problem}", file=sys.stderr)
         return 2
     videos = get_settings().videos_dir
     clip = (args.clip or videos / DEFAULT_CLIP).resolve()

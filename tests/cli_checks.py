@@ -5,9 +5,9 @@ from __future__ import annotations
 
 
 def one_line_error(err: str) -> str:
-    """The CLI's error report: stderr is exactly one non-blank line starting with
-    ``sign2text: error: `` and no traceback; returns that line."""
-    lines = [line for line in err.splitlines() if line.strip()]
+    """The CLI's error report: stderr is exactly one line (blank ones around it aside)
+    starting with ``sign2text: error: `` and no traceback; returns that line."""
+    lines = err.strip().splitlines()  # a blank line inside is a second line
     assert len(lines) == 1, err
     assert "Traceback" not in err, err
     assert lines[0].startswith("sign2text: error: "), err

@@ -248,6 +248,14 @@ def test_bad_checkpoint_is_a_model_error(tmp_path: Path) -> None:
     assert not (tmp_path / "m.onnx").exists()
 
 
+def test_every_input_kind_has_quantized_operators() -> None:
+    from sign2text.export.onnx_export import QUANTIZED_OPS
+    from sign2text.runtime.metadata import KNOWN_INPUTS
+
+    assert set(QUANTIZED_OPS) == set(KNOWN_INPUTS)
+    assert "Conv" not in QUANTIZED_OPS["landmarks"] and "Conv" in QUANTIZED_OPS["rgb"]
+
+
 def test_unknown_input_kind_is_refused(exported: dict[str, Any], tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="input kind 'video'"):
         export_onnx(

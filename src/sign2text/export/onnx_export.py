@@ -16,8 +16,9 @@ wide velocities and hand shapes (clipped at +-50), so one scale erases the small
 on the 5 signer folds of the default recipe, quantizing the input projection too cost
 0.6 points of top-1 (75.9% -> 75.2%); keeping it in float costs 0.1 point and 150 KB.
 
-Landmark models quantize only their matrix products (``MatMul``, ``Gemm``); their
-convolutions are depthwise over time (a few thousand weights) and stay in float. ONNX
+Landmark models quantize only their matrix products (``MatMul``; ONNX Runtime's dynamic
+quantization has no rule for ``Gemm``, which stays float anyway); their convolutions are
+depthwise over time (a few thousand weights) and stay in float. ONNX
 Runtime's ``ConvInteger`` has no fast path for grouped convolutions: in the default
 model's int8 graph its three depthwise convolutions took 59% of the run time (0.77 of
 1.3 ms per clip, one thread), and with them in float the int8 graph runs in less than
@@ -42,7 +43,7 @@ from sign2text.errors import ConfigError, ModelError
 from sign2text.features import FeatureConfig, feature_dim
 from sign2text.io.atomic import atomic_write_bytes
 from sign2text.runtime.metadata import (
-    INPUT_KINDS,
+    KNOWN_INPUTS,
     METADATA_FORMAT,
     METADATA_KEY,
     ModelMetadata,
@@ -59,9 +60,9 @@ _EXAMPLE_FRAMES = 24
 MIN_OPSET = 18
 # The operators dynamic int8 quantization rewrites, per model input kind (the module
 # docstring says why landmark models keep their depthwise convolutions in float).
-QUANTIZED_OPS: dict[str, tuple[str, ...]] = {  # keys: INPUT_KINDS
-    "landmarks": ("MatMul", "Gemm"),
-    "rgb": ("MatMul", "Gemm", "Conv"),
+QUANTIZED_OPS: dict[str, tuple[str, ...]] = {  # keys: KNOWN_INPUTS
+    "landmarks": ("MatMul",),
+    "rgb": ("MatMul", "Conv"),
 }
 
 __all__ = [
@@ -130,8 +131,8 @@ def build_metadata(ckpt: dict[str, Any], card: dict[str, Any] | None = None) -> 
         raise ModelError(f"model card is not JSON-serializable ({exc})") from None
     inp: dict[str, Any] = ckpt["input"] if isinstance(ckpt.get("input"), dict) else {}
     kind = inp.get("kind", "landmarks")
-    if kind not in INPUT_KINDS:
-        kinds = ", ".join(INPUT_KINDS)
+    if kind not in KNOWN_INPUTS:
+        kinds = ", ".join(KNOWN_INPUTS)
         raise ModelError(f"checkpoint input kind {kind!r}; expected one of {kinds}")
     return ModelMetadata(
         labels=labels,

@@ -115,7 +115,7 @@ class ClassPrototypes:
 
 
 # What a model reads: landmark features (B, T, F) or RGB clips (B, T, 3, H, W).
-INPUT_KINDS = ("landmarks", "rgb")
+KNOWN_INPUTS = ("landmarks", "rgb")
 
 
 @dataclass(frozen=True)
@@ -189,10 +189,9 @@ def parse_metadata(text: str | None, where: str) -> ModelMetadata:
     if not isinstance(card, dict) or not isinstance(model, dict):
         raise ModelError(f"{where}: model metadata 'card'/'model' must be objects")
     kind = data.get("input", "landmarks")
-    if kind not in INPUT_KINDS:
-        raise ModelError(
-            f"{where}: model metadata 'input' is {kind!r}; expected one of {', '.join(INPUT_KINDS)}"
-        )
+    if kind not in KNOWN_INPUTS:
+        kinds = ", ".join(KNOWN_INPUTS)
+        raise ModelError(f"{where}: model metadata 'input' is {kind!r}; expected one of {kinds}")
     return ModelMetadata(
         labels=tuple(labels),
         features=cfg,
