@@ -122,6 +122,35 @@ def test_ctrl_c_waits_until_a_set_of_files_is_in_place(tmp_path: Path) -> None:
     assert [(tmp_path / n).read_text() for n in ("a", "b", "c")] == ["a", "b", "c"]
 
 
+def test_staged_files_are_flushed_before_they_are_renamed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    pairs = []
+    for name in ("a", "b"):
+        (staged / name).write_text(name)  # a plain write, as an image encoder does
+        pairs.append((staged / name, tmp_path / name))
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", str(Path(f"/proc/self/fd/{fd}").readlink())))
+        real_fsync(fd)
+
+    def replace(src: os.PathLike[str], dst: os.PathLike[str]) -> None:
+        events.append(("replace", str(src)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    replace_all(pairs)
+    first_rename = events.index(("replace", str(staged / "a")))
+    flushed = {path for kind, path in events[:first_rename] if kind == "fsync"}
+    assert {str(staged / "a"), str(staged / "b")} <= flushed
+    assert [(tmp_path / n).read_text() for n in ("a", "b")] == ["a", "b"]
+
+
 def test_staging_folders_of_killed_processes_are_removed(tmp_path: Path) -> None:
     dead = tmp_path / ".export.s2t-999999999.abc"  # no such pid
     dead.mkdir()

@@ -154,7 +154,11 @@ def interrupts_deferred() -> Iterator[None]:
 
 def replace_all(pairs: list[tuple[Path, Path]]) -> None:
     """Rename each staged file over its destination (same file system), with Ctrl-C held
-    until all are in place."""
+    until all are in place. Each staged file is flushed to disk first, whoever wrote it
+    (an image encoder, an ONNX writer), so a crash just after the renames cannot leave a
+    destination that exists but lost its contents."""
+    for staged, _ in pairs:
+        _fsync_file(staged)
     with interrupts_deferred():
         for staged, dest in pairs:
             os.replace(staged, dest)
@@ -192,6 +196,14 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(folder: Path) -> None:
