@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cli_checks import one_line_error
 from sign2text.cli.main import main
 from sign2text.data.extract import (
     ExtractConfig,
@@ -196,5 +197,4 @@ def test_extract_cli_bad_shard_is_one_line_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["extract", str(tmp_path), str(tmp_path / "out"), "--shard", "5/2"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("sign2text: error: bad shard") and err.count("\n") == 1
+    assert one_line_error(capsys.readouterr().err).startswith("sign2text: error: bad shard")

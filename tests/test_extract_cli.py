@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cli_checks import one_line_error
 from sign2text.cli.main import main
 from sign2text.data.pack import read_pack
 from sign2text.io.video import read_video, write_video
@@ -47,9 +48,7 @@ def test_cli_landmarks_garbage_is_one_line_error(
     code = main(["landmarks", str(path), "--out", str(tmp_path / "out")])
     captured = capsys.readouterr()
     assert code == 2
-    assert captured.err.startswith("sign2text: error: ")
-    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
-    assert str(path) in captured.err
+    assert str(path) in one_line_error(captured.err)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
@@ -63,8 +62,7 @@ def test_cli_landmarks_garbage_subprocess(tmp_path: Path, videos_dir: Path) -> N
         cwd=tmp_path,
     )
     assert proc.returncode == 2
-    assert proc.stderr.startswith("sign2text: error: ")
-    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    one_line_error(proc.stderr)
     assert proc.stdout == ""
 
 
