@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from benchlib import machine
+from benchlib import fold_export, machine
 
 from sign2text.data.sample import Sample
 from sign2text.errors import NoSigningError
@@ -54,16 +53,6 @@ def _rest(like: np.ndarray, frames: int) -> np.ndarray:
     return rest
 
 
-def _fold_model(fold: Path, sign2text: str) -> Path:
-    onnx = fold / "export" / "model.fp32.onnx"
-    if not onnx.is_file():
-        subprocess.run(
-            [sign2text, "-q", "export", str(fold / "best.pt"), "--out", str(fold / "export")],
-            check=True,
-        )
-    return onnx
-
-
 def _build_stream(
     recs: list[Sample], rng: np.random.Generator, fps: float, pause: tuple[float, float]
 ) -> np.ndarray:
@@ -82,12 +71,11 @@ def _build_stream(
 def run_fold(
     fold: Path,
     samples: list[Sample],
-    sign2text: str,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
     split = json.loads((fold / "split.json").read_text())
     test_signers = set(split["signers"]["test"])
-    model = _fold_model(fold, sign2text)
+    model = fold_export(fold)
     # The shipped decision: the threshold cv-report calibrated over all folds (fold
     # exports carry none of their own and would fall back to the default).
     rec = Recognizer(model, extract_fps=None, reject_threshold=args.reject_threshold)
@@ -160,7 +148,6 @@ def main() -> int:
     ap.add_argument("--out", type=Path, help="write the results as JSON here")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    sign2text = str(Path(sys.executable).parent / "sign2text")
     if args.reject_threshold is None:
         cv_json = args.run_root / "cv" / "cv.json"
         if cv_json.is_file():
@@ -171,7 +158,7 @@ def main() -> int:
     if not folds:
         print(f"no fold-*/best.pt under {args.run_root}", file=sys.stderr)
         return 2
-    results = [run_fold(f, samples, sign2text, args) for f in folds]
+    results = [run_fold(f, samples, args) for f in folds]
     words = sum(r["words"] for r in results)
     errors = sum(r["substitutions"] + r["deletions"] + r["insertions"] for r in results)
     summary = {

@@ -20,7 +20,9 @@ the final model (prototypes from all its training data) is also run on the real 
 
     .venv-dev/bin/python benchmarks/bench_reject.py [--runs runs/default] [--clips]
 
-Arrays are cached under ``<runs>/reject-cache`` (delete it after retraining).
+Each fold's model is ``FOLD/export/<--model-file>``, exported with ``sign2text export``
+the first time (needs the train extra). Arrays are cached under ``<runs>/reject-cache``
+(delete it after retraining).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from benchlib import fold_export
 from numpy.typing import NDArray
 
 from sign2text.data.select import is_letter
@@ -112,7 +115,7 @@ def collect(runs: Path, model_name: str, cache: Path) -> dict[int, dict[str, Arr
                 and s.label != NONE_LABEL
                 and not is_letter(s.label)
             ]
-            clf = OnnxClassifier(fold / "export" / model_name, threads=1)
+            clf = OnnxClassifier(fold_export(fold, model_name), threads=1)
             labels = list(clf.labels)
             index = {lab: i for i, lab in enumerate(labels)}
             fcfg = clf.metadata.features
