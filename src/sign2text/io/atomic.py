@@ -158,7 +158,7 @@ def replace_all(pairs: list[tuple[Path, Path]]) -> None:
     (an image encoder, an ONNX writer), so a crash just after the renames cannot leave a
     destination that exists but lost its contents."""
     for staged, _ in pairs:
-        _fsync_file(staged)
+        _fsync(staged)
     with interrupts_deferred():
         for staged, dest in pairs:
             os.replace(staged, dest)
@@ -198,7 +198,7 @@ def _umask() -> int:
     return mask
 
 
-def _fsync_file(path: Path) -> None:
+def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -207,12 +207,9 @@ def _fsync_file(path: Path) -> None:
 
 
 def _fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (renames), best effort: some file systems refuse it."""
     with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync(folder)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
