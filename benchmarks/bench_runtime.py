@@ -8,7 +8,9 @@ Usage (from the repository root)::
 Measures, on this machine:
 
 * MediaPipe Holistic frames/s on a real clip with 1 and 2 CPU cores (a child process
-  pinned with ``sched_setaffinity``; MediaPipe's legacy API has no thread setting);
+  pinned with ``sched_setaffinity``; MediaPipe's legacy API has no thread setting), for
+  the full graph and for the graph without its face mesh that the recognizer runs for a
+  model reading no face point (``HolisticConfig(face=False)``);
 * classifier latency p50/p95 at batch 1, one ONNX Runtime thread, fp32 and int8: the
   model's precision is read from its graph; the other precision is ``--fp32 FILE`` or
   the export's sibling (``model.fp32.onnx`` / ``model.int8.onnx``), and an fp32 model
@@ -49,9 +51,9 @@ _HOLISTIC_CHILD = """
 import os, sys, time, json
 os.sched_setaffinity(0, set(range(int(sys.argv[2]))))
 from sign2text.io.video import iter_frames
-from sign2text.landmarks.holistic import HolisticExtractor
+from sign2text.landmarks.holistic import HolisticConfig, HolisticExtractor
 frames = [f.image for f in iter_frames(sys.argv[1])]
-with HolisticExtractor() as ex:
+with HolisticExtractor(HolisticConfig(face=sys.argv[3] == "face")) as ex:
     ex.process(frames[0])  # graph start-up is not per-frame cost
     t = time.perf_counter()
     for img in frames:
@@ -66,10 +68,12 @@ print(json.dumps({"frames": len(frames), "seconds": dt}))
 ALL_FRAMES = 1000.0
 
 
-def holistic_fps(clip: Path, cores: int) -> float:
-    """Holistic frames/s on ``clip`` in a child process pinned to ``cores`` CPUs."""
+def holistic_fps(clip: Path, cores: int, *, face: bool = True) -> float:
+    """Holistic frames/s on ``clip`` in a child process pinned to ``cores`` CPUs
+    (``face=False``: the graph without its face mesh)."""
+    graph = "face" if face else "body"
     out = subprocess.run(
-        [sys.executable, "-c", _HOLISTIC_CHILD, str(clip), str(cores)],
+        [sys.executable, "-c", _HOLISTIC_CHILD, str(clip), str(cores), graph],
         capture_output=True,
         text=True,
         check=True,
@@ -226,9 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     clip = (args.clip or videos / DEFAULT_CLIP).resolve()
     rates = [ALL_FRAMES if f == 0 else f for f in args.fps]
     rows: list[tuple[str, str]] = []
-    for cores in (1, 2):
-        if cores <= (os.cpu_count() or 1):
-            rows.append((f"Holistic, {cores} core(s)", f"{holistic_fps(clip, cores):.1f} frames/s"))
+    for face, graph in ((True, "full graph"), (False, "without face mesh (recognizer)")):
+        for cores in (1, 2):
+            if cores <= (os.cpu_count() or 1):
+                fps = holistic_fps(clip, cores, face=face)
+                rows.append((f"Holistic {graph}, {cores} core(s)", f"{fps:.1f} frames/s"))
     with tempfile.TemporaryDirectory() as tmp:
         for name, path in precision_pair(model, args.fp32, Path(tmp)).items():
             if path is None:

@@ -28,6 +28,8 @@ from sign2text.data.importers.base import VideoItem
 from sign2text.data.pack import read_pack
 from sign2text.errors import ConfigError, DatasetError
 from sign2text.io.video import read_video, write_video
+from sign2text.landmarks.holistic import HolisticConfig
+from sign2text.landmarks.skeleton import FACE
 
 # (label, source clip): short studio clips, downscaled and cut to 10 fps for speed.
 DATASET_CLIPS = (
@@ -37,6 +39,8 @@ DATASET_CLIPS = (
     ("water", "water__sdb1228__water.mp4"),
 )
 FPS = 10.0
+# ExtractConfig().fingerprint() before HolisticConfig had its face setting.
+PRE_FACE_SETTING_FINGERPRINT = "80f8898b5d637a50"
 
 
 def _temp_files(root: Path) -> list[Path]:
@@ -185,6 +189,27 @@ def test_extract_cache_ids_are_stable_and_depend_on_settings() -> None:
     assert name == cache_name(clip_key(item), ExtractConfig())
     assert name != cache_name(clip_key(item), ExtractConfig(target_fps=15))
     assert "/" not in name and name.endswith(".npz")
+    # The full graph keeps the id it had before the face setting existed.
+    assert ExtractConfig().fingerprint() == PRE_FACE_SETTING_FINGERPRINT
+    no_face = ExtractConfig(holistic=HolisticConfig(face=False))
+    assert cache_name(clip_key(item), no_face) != name
+
+
+@pytest.mark.slow
+def test_extract_cli_no_face_keeps_pose_and_hands(
+    video_dataset: Path, run_a: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "noface"
+    assert main(["-q", "extract", str(video_dataset), str(out), "--no-face"]) == 0
+    full = {s.source_id: s for s in read_pack(run_a / "signs.npz")}
+    body = read_pack(out / "signs.npz")
+    assert sorted(s.source_id for s in body) == sorted(full)
+    for s in body:
+        ref = np.asarray(full[s.source_id].landmarks)
+        lm = np.asarray(s.landmarks)
+        assert np.isnan(lm[:, FACE.start : FACE.stop]).all()
+        assert not np.isnan(ref[:, FACE.start : FACE.stop]).all()
+        np.testing.assert_array_equal(lm[:, FACE.stop :], ref[:, FACE.stop :])
 
 
 @pytest.mark.parametrize("text", ["2/2", "-1/3", "1/0", "a/b", "3"])

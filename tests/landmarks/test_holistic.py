@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sign2text.errors import InputError, MediaError
-from sign2text.landmarks.holistic import HolisticExtractor, extract_video
+from sign2text.landmarks.holistic import HolisticConfig, HolisticExtractor, extract_video
 from sign2text.landmarks.skeleton import (
     FACE,
     LEFT_HAND,
@@ -85,6 +85,34 @@ def test_holistic_extractor_reset_forgets_previous_clip(
         extract_video(videos_dir / HOLISTIC_CLIPS[1], target_fps=15, extractor=ex)
         second, _ = extract_video(videos_dir / HOLISTIC_CLIPS[0], target_fps=15, extractor=ex)
     np.testing.assert_array_equal(second, holistic_results[HOLISTIC_CLIPS[0]][0])
+
+
+@pytest.mark.slow
+def test_holistic_without_face_keeps_pose_and_hands_bitwise(
+    videos_dir: Path, holistic_results: dict[str, tuple[np.ndarray, float, float]]
+) -> None:
+    # The graph without its face branch runs the very pose and hand nodes of Holistic.
+    for name in HOLISTIC_CLIPS[:2]:
+        full = holistic_results[name][0]
+        body, fps = extract_video(
+            videos_dir / name, target_fps=15, config=HolisticConfig(face=False)
+        )
+        assert fps == 15
+        assert body.shape == full.shape
+        assert np.isnan(body[:, FACE.start : FACE.stop]).all()
+        assert detection_rate(full, FACE) > 0  # the full graph did find the face
+        rest = slice(FACE.stop, N_POINTS)  # left hand, pose, right hand
+        np.testing.assert_array_equal(body[:, rest], full[:, rest])
+        assert hand_rate(body) == hand_rate(full) > 0
+
+
+def test_holistic_without_face_reset_and_blank_frames() -> None:
+    with HolisticExtractor(HolisticConfig(face=False)) as ex:
+        out = ex.extract([np.zeros((96, 128, 3), np.uint8)] * 2)
+        ex.reset()
+        again = ex.process(np.zeros((96, 128, 3), np.uint8))
+    assert out.shape == (2, N_POINTS, 3)
+    assert np.isnan(out).all() and np.isnan(again).all()
 
 
 def test_holistic_blank_frames_give_nan() -> None:

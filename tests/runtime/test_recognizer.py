@@ -14,10 +14,10 @@ from tiny_export import LABELS, export_tiny
 
 from sign2text.data.pack import read_pack
 from sign2text.errors import ModelError, NoSigningError
-from sign2text.features import FeatureConfig, compute_features
+from sign2text.features import FeatureConfig, compute_features, reads_face
 from sign2text.io.video import iter_frames
 from sign2text.landmarks import skeleton as sk
-from sign2text.landmarks.holistic import HolisticExtractor
+from sign2text.landmarks.holistic import HolisticConfig, HolisticExtractor
 from sign2text.runtime import OnnxClassifier, Recognizer
 from sign2text.runtime import recognizer as recognizer_module
 
@@ -100,6 +100,17 @@ def test_missing_and_bad_models_are_model_errors(
     monkeypatch.setattr(recognizer_module, "bundled_model_path", lambda: tmp_path / "none.onnx")
     with pytest.raises(ModelError, match="no bundled model"):
         Recognizer()
+
+
+def test_face_mesh_runs_only_for_models_that_read_the_face(tiny: tuple[Any, Path]) -> None:
+    assert not reads_face(FeatureConfig())  # hands + upper body (pose points)
+    assert not reads_face(FeatureConfig(subsets=("hands", "pose")))
+    assert reads_face(FeatureConfig(subsets=("hands", "lips")))
+    assert reads_face(FeatureConfig(subsets=("face_contours",)))
+    # the tiny model has the default features: its Holistic graph skips the face mesh
+    assert Recognizer(tiny[1]).holistic_config.face is False
+    own = HolisticConfig(min_detection_confidence=0.6)  # a given config is kept as given
+    assert Recognizer(tiny[1], holistic=own).holistic_config is own
 
 
 def test_bundled_model_path_is_package_data() -> None:

@@ -31,6 +31,12 @@ def register(sub: Any) -> None:
     p.add_argument("--fps", type=positive_float, help="resample clips to this frame rate first")
     p.add_argument("--layout", help="dataset layout, e.g. folder or wlasl (default: detected)")
     p.add_argument("--name", help="pack name (default: the dataset folder's name)")
+    p.add_argument(
+        "--no-face",
+        action="store_true",
+        help="skip Holistic's face mesh (face points NaN; pose and hands unchanged, faster): "
+        "enough for models that read no face point, such as the default recipe",
+    )
     p.set_defaults(func=run)
 
 
@@ -45,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         check_pack_name,
         extract_dataset,
     )
+    from sign2text.landmarks.holistic import HolisticConfig
 
     shard = Shard.parse(args.shard)
     check_pack_name(args.name)  # before the progress bar shows
@@ -63,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
         report = extract_dataset(
             args.dataset,
             args.out,
-            config=ExtractConfig(target_fps=args.fps),
+            config=ExtractConfig(
+                target_fps=args.fps, holistic=HolisticConfig(face=not args.no_face)
+            ),
             workers=args.workers,
             shard=shard,
             layout=args.layout,

@@ -148,6 +148,7 @@ def run_add(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from sign2text.errors import ConfigError, InputError, NoSigningError
+    from sign2text.features import reads_face
     from sign2text.landmarks.holistic import HolisticConfig, HolisticExtractor
     from sign2text.runtime.vocab import MAX_EXAMPLES, embed_landmarks
 
@@ -167,7 +168,8 @@ def run_add(args: argparse.Namespace) -> int:
     needs_holistic = args.camera is not None or any(
         c.suffix.lower() not in _LANDMARK_SUFFIXES for c in args.clips
     )
-    extractor = HolisticExtractor(HolisticConfig()) if needs_holistic else None
+    holistic = HolisticConfig(face=reads_face(clf.metadata.features))  # as the Recognizer
+    extractor = HolisticExtractor(holistic) if needs_holistic else None
     try:
         if args.camera is not None:
             seqs = _record(args.camera, count, args.seconds, extractor)

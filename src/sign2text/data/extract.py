@@ -94,7 +94,10 @@ class ExtractConfig:
 
     def fingerprint(self) -> str:
         """Hash of the settings that change the landmarks (not the caps)."""
-        data = {"v": CACHE_VERSION, "fps": self.target_fps, "holistic": asdict(self.holistic)}
+        holistic = asdict(self.holistic)
+        if holistic["face"]:  # the full graph: caches from before the setting stay valid
+            del holistic["face"]
+        data = {"v": CACHE_VERSION, "fps": self.target_fps, "holistic": holistic}
         text = json.dumps(data, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

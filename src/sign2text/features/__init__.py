@@ -10,6 +10,14 @@ from sign2text.features.core import (
     feature_dim,
     feature_names,
     pad_batch,
+    reads_face,
 )
 
-__all__ = ["FeatureConfig", "compute_features", "feature_dim", "feature_names", "pad_batch"]
+__all__ = [
+    "FeatureConfig",
+    "compute_features",
+    "feature_dim",
+    "feature_names",
+    "pad_batch",
+    "reads_face",
+]

@@ -189,6 +189,12 @@ def feature_names(cfg: FeatureConfig) -> list[str]:
     return names
 
 
+def reads_face(cfg: FeatureConfig) -> bool:
+    """Whether the features read a face-mesh point (if not, Holistic may skip the face)."""
+    idx = sk.subset(cfg.subsets)
+    return bool(((idx >= sk.FACE.start) & (idx < sk.FACE.stop)).any())
+
+
 def feature_dim(cfg: FeatureConfig) -> int:
     return len(feature_names(cfg))
 

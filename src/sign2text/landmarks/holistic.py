@@ -2,6 +2,11 @@
 
 ``mediapipe==0.10.21`` carries its model files in the wheel; model complexity 1 is
 the one whose pose model ships (0 and 2 would try a download and fail offline).
+
+``HolisticConfig(face=False)`` runs Holistic's own graph without its face-mesh branch:
+the pose and hand nodes are the packaged graph's, unchanged, so their landmarks are
+bitwise those of the full graph (``tests/landmarks/test_holistic.py``) and the face
+points are NaN. The recognizer uses it for models whose features read no face point.
 """
 
 from __future__ import annotations
@@ -33,6 +38,70 @@ class HolisticConfig:
     min_tracking_confidence: float = 0.5
     static_image_mode: bool = False
     smooth_landmarks: bool = True
+    # False: skip the face mesh (face points NaN; pose and hands unchanged).
+    face: bool = True
+
+
+# Holistic's graph in the mediapipe wheel, and the nodes that make pose and hand landmarks.
+_GRAPH_FILE = ("modules", "holistic_landmark", "holistic_landmark_cpu.binarypb")
+_BODY_NODES = ("PoseLandmarkCpu", "HandLandmarksLeftAndRightCpu")
+# MediaPipe's own names for the two thresholds (as in mp.solutions.holistic).
+_DETECTION_PARAM = (
+    "poselandmarkcpu__posedetectioncpu__TensorsToDetectionsCalculator.min_score_thresh"
+)
+_TRACKING_PARAM = (
+    "poselandmarkcpu__poselandmarkbyroicpu__tensorstoposelandmarksandsegmentation__"
+    "ThresholdingCalculator.threshold"
+)
+
+
+def body_graph_config() -> Any:
+    """Holistic's packaged graph without the face branch (a ``CalculatorGraphConfig``).
+
+    Keeps the pose and left/right hand nodes as they are and drops the face nodes, the
+    face output stream and the face-refinement side packet.
+    """
+    from pathlib import Path
+
+    import mediapipe as mp
+    from mediapipe.framework import calculator_pb2
+
+    graph = calculator_pb2.CalculatorGraphConfig()
+    path = Path(mp.__file__).parent.joinpath(*_GRAPH_FILE)
+    graph.ParseFromString(path.read_bytes())
+    nodes = [n for n in graph.node if n.calculator in _BODY_NODES]
+    if len(nodes) != len(_BODY_NODES):
+        raise RuntimeError(f"unexpected Holistic graph in {path}: no pose/hand nodes")
+    outputs = [s for s in graph.output_stream if not s.startswith("FACE_LANDMARKS:")]
+    sides = [s for s in graph.input_side_packet if not s.startswith("REFINE_FACE_LANDMARKS:")]
+    del graph.node[:], graph.output_stream[:], graph.input_side_packet[:]
+    graph.node.extend(nodes)
+    graph.output_stream.extend(outputs)
+    graph.input_side_packet.extend(sides)
+    graph.type = "HolisticBodyLandmarkCpu"
+    return graph
+
+
+def _body_graph(c: HolisticConfig) -> Any:
+    """A MediaPipe solution running :func:`body_graph_config` with ``c``'s settings."""
+    from mediapipe.python.solution_base import SolutionBase
+
+    video = not c.static_image_mode
+    return SolutionBase(
+        graph_config=body_graph_config(),
+        side_inputs={
+            "model_complexity": c.model_complexity,
+            "smooth_landmarks": c.smooth_landmarks and video,
+            "enable_segmentation": False,
+            "smooth_segmentation": video,
+            "use_prev_landmarks": video,
+        },
+        calculator_params={
+            _DETECTION_PARAM: c.min_detection_confidence,
+            _TRACKING_PARAM: c.min_tracking_confidence,
+        },
+        outputs=["pose_landmarks", "left_hand_landmarks", "right_hand_landmarks"],
+    )
 
 
 def _fill(out: NDArray[np.float32], start: int, size: int, landmarks: Any) -> None:
@@ -46,7 +115,8 @@ def _fill(out: NDArray[np.float32], start: int, size: int, landmarks: Any) -> No
 def results_to_array(results: Any) -> NDArray[np.float32]:
     """One MediaPipe Holistic result -> (543, 3) float32, NaN for missing parts."""
     out = np.full((N_POINTS, 3), np.nan, dtype=np.float32)
-    _fill(out, FACE.start, FACE.size, results.face_landmarks)
+    # A graph without the face branch has no face_landmarks field.
+    _fill(out, FACE.start, FACE.size, getattr(results, "face_landmarks", None))
     _fill(out, LEFT_HAND.start, LEFT_HAND.size, results.left_hand_landmarks)
     _fill(out, POSE.start, POSE.size, results.pose_landmarks)
     _fill(out, RIGHT_HAND.start, RIGHT_HAND.size, results.right_hand_landmarks)
@@ -65,7 +135,9 @@ class HolisticExtractor:
         self._graph: Any = None
 
     def _open(self) -> Any:
-        if self._graph is None:
+        if self._graph is None and not self.config.face:
+            self._graph = _body_graph(self.config)
+        elif self._graph is None:
             import mediapipe as mp
 
             c = self.config

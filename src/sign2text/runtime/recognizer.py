@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sign2text.errors import ModelError, ModelInputError, NoSigningError
-from sign2text.features import compute_features
+from sign2text.features import compute_features, reads_face
 from sign2text.io.video import VideoLimits, VideoSource, iter_frames
 from sign2text.landmarks import skeleton as sk
 from sign2text.landmarks.holistic import HolisticConfig, HolisticExtractor
@@ -81,7 +81,9 @@ class Recognizer:
     """Recognize isolated signs with an exported model (default: the bundled one).
 
     One Recognizer keeps its ONNX session and one Holistic graph; the graph is reset
-    between clips (video-mode tracking must not carry over). Not thread-safe: use one
+    between clips (video-mode tracking must not carry over). Unless ``holistic`` says
+    otherwise, the graph runs without its face mesh when the model's features read no
+    face point (the bundled model reads hands and upper body). Not thread-safe: use one
     per thread.
     """
 
@@ -112,7 +114,8 @@ class Recognizer:
             if reject_threshold is not None
             else self.metadata.reject_threshold
         )
-        self.holistic_config = holistic or HolisticConfig()
+        # A model that reads no face point skips Holistic's face mesh (same pose/hands).
+        self.holistic_config = holistic or HolisticConfig(face=reads_face(self.metadata.features))
         # User words (sign2text.runtime.vocab); must be made for this very model file.
         self.vocabulary = vocabulary
         if vocabulary is not None:
