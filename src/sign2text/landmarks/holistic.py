@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sign2text.errors import InputError
+from sign2text.errors import DependencyError, InputError
 from sign2text.landmarks.skeleton import FACE, LEFT_HAND, N_POINTS, POSE, RIGHT_HAND
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def body_graph_config() -> Any:
     graph.ParseFromString(path.read_bytes())
     nodes = [n for n in graph.node if n.calculator in _BODY_NODES]
     if len(nodes) != len(_BODY_NODES):
-        raise RuntimeError(f"unexpected Holistic graph in {path}: no pose/hand nodes")
+        raise DependencyError(f"unexpected MediaPipe Holistic graph in {path}: no pose/hand nodes")
     outputs = [s for s in graph.output_stream if not s.startswith("FACE_LANDMARKS:")]
     sides = [s for s in graph.input_side_packet if not s.startswith("REFINE_FACE_LANDMARKS:")]
     del graph.node[:], graph.output_stream[:], graph.input_side_packet[:]
@@ -80,6 +80,21 @@ def body_graph_config() -> Any:
     graph.input_side_packet.extend(sides)
     graph.type = "HolisticBodyLandmarkCpu"
     return graph
+
+
+def _full_graph(c: HolisticConfig) -> Any:
+    """MediaPipe's Holistic solution with ``c``'s settings."""
+    import mediapipe as mp
+
+    return mp.solutions.holistic.Holistic(
+        static_image_mode=c.static_image_mode,
+        model_complexity=c.model_complexity,
+        smooth_landmarks=c.smooth_landmarks,
+        enable_segmentation=False,
+        refine_face_landmarks=False,
+        min_detection_confidence=c.min_detection_confidence,
+        min_tracking_confidence=c.min_tracking_confidence,
+    )
 
 
 def _body_graph(c: HolisticConfig) -> Any:
@@ -135,21 +150,9 @@ class HolisticExtractor:
         self._graph: Any = None
 
     def _open(self) -> Any:
-        if self._graph is None and not self.config.face:
-            self._graph = _body_graph(self.config)
-        elif self._graph is None:
-            import mediapipe as mp
-
+        if self._graph is None:
             c = self.config
-            self._graph = mp.solutions.holistic.Holistic(
-                static_image_mode=c.static_image_mode,
-                model_complexity=c.model_complexity,
-                smooth_landmarks=c.smooth_landmarks,
-                enable_segmentation=False,
-                refine_face_landmarks=False,
-                min_detection_confidence=c.min_detection_confidence,
-                min_tracking_confidence=c.min_tracking_confidence,
-            )
+            self._graph = _full_graph(c) if c.face else _body_graph(c)
         return self._graph
 
     def process(self, image_rgb: NDArray[np.uint8]) -> NDArray[np.float32]:
