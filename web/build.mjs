@@ -4,7 +4,9 @@
 // Only what the demo loads is copied:
 //   holistic/  @mediapipe/holistic: the solution script, its graph, the SIMD and non-SIMD
 //              wasm builds (the script picks one), the packed face/hand/palm models and
-//              the pose model of model_complexity 1 (pose_landmark_full.tflite).
+//              the pose model of model_complexity 1 (pose_landmark_full.tflite); plus
+//              holistic_body.binarypb, the graph without the face mesh, derived from
+//              the package's graph here (see "Holistic without its face mesh" below).
 //   ort/       onnxruntime-web: the wasm-only ESM bundle (its JS glue is inside) and the
 //              plain SIMD wasm binary (no WebGPU/WebGL/JSEP/JSPI builds).
 //   swagger/   swagger-ui-dist: the bundle, its CSS and favicon, so that the API docs at
@@ -66,6 +68,170 @@ const FILES = [
   ["swagger-ui-dist", "package.json", "swagger/package.json"],
 ];
 
+// --- Holistic without its face mesh ------------------------------------------------
+// holistic/holistic_body.binarypb is derived from the package's holistic.binarypb: its
+// HolisticLandmarkGpu node is replaced by the pose and hand subgraphs that node runs
+// (PoseLandmarkGpu, HandLandmarksLeftAndRightGpu, named as inside it, so the solution's
+// options still reach them), and `face_landmarks` comes from a gate that a constant
+// keeps closed (the solution listens to that stream; it stays empty). The pose and hand
+// landmarks are those of the full graph (tests/browser/test_browser_landmarks.py);
+// sign2text.landmarks.holistic does the same for Python. A few lines of protobuf wire
+// format instead of a protobuf dependency: only length-delimited string fields are
+// written, and the constant's options are copied from a node of the same graph.
+
+const BODY_GRAPH = "holistic/holistic_body.binarypb";
+const GRAPH_NODE = 1; // CalculatorGraphConfig.node (mediapipe/framework/calculator.proto)
+const NODE = {
+  name: 1,
+  calculator: 2,
+  input_stream: 3,
+  output_stream: 4,
+  input_side_packet: 5,
+  output_side_packet: 6,
+  options: 7,
+};
+
+function readVarint(buf, pos) {
+  let value = 0;
+  let scale = 1;
+  for (;;) {
+    if (pos >= buf.length) throw new Error("truncated varint");
+    const b = buf[pos++];
+    value += (b & 0x7f) * scale;
+    if (!(b & 0x80)) return [value, pos];
+    scale *= 128;
+  }
+}
+
+function varint(n) {
+  const out = [];
+  while (n > 0x7f) {
+    out.push((n % 128) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return Buffer.from(out);
+}
+
+/** The fields of one protobuf message: {field, wire, bytes (the whole field), value}. */
+function protoFields(buf) {
+  const out = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    const start = pos;
+    let key;
+    [key, pos] = readVarint(buf, pos);
+    const field = Math.floor(key / 8);
+    const wire = key % 8;
+    let value = null;
+    if (wire === 0) [, pos] = readVarint(buf, pos);
+    else if (wire === 1) pos += 8;
+    else if (wire === 5) pos += 4;
+    else if (wire === 2) {
+      let len;
+      [len, pos] = readVarint(buf, pos);
+      value = buf.subarray(pos, pos + len);
+      pos += len;
+    } else throw new Error(`unsupported protobuf wire type ${wire}`);
+    if (pos > buf.length) throw new Error("truncated protobuf field");
+    out.push({ field, wire, bytes: buf.subarray(start, pos), value });
+  }
+  return out;
+}
+
+function lengthField(field, bytes) {
+  return Buffer.concat([varint(field * 8 + 2), varint(bytes.length), bytes]);
+}
+
+/** A graph node of string fields (`spec`: NODE key -> string or strings) plus raw fields. */
+function graphNode(spec, raw = []) {
+  const parts = [];
+  for (const [key, values] of Object.entries(spec)) {
+    for (const v of [].concat(values)) parts.push(lengthField(NODE[key], Buffer.from(v, "utf8")));
+  }
+  return lengthField(GRAPH_NODE, Buffer.concat([...parts, ...raw]));
+}
+
+function nodeStrings(nodeFields, key) {
+  return nodeFields.filter((f) => f.field === NODE[key] && f.wire === 2).map((f) => f.value.toString("utf8"));
+}
+
+/** holistic.binarypb -> the same graph without the face mesh (see above). */
+function bodyGraph(graph) {
+  const top = protoFields(graph);
+  const nodes = top.filter((f) => f.field === GRAPH_NODE && f.wire === 2).map((f) => protoFields(f.value));
+  const named = (name) => nodes.find((n) => nodeStrings(n, "name")[0] === name);
+  // A constant that is false whatever the options say: the options of the pinned
+  // graph's refine-face constant (false), under a name no option refers to.
+  const falseConstant = named("ConstantSidePacketCalculatorRefineFaceLandmarks");
+  const options = falseConstant && falseConstant.find((f) => f.field === NODE.options);
+  if (!options) throw new Error("holistic.binarypb: no refine-face constant to copy");
+  const out = [];
+  let replaced = 0;
+  for (const f of top) {
+    const n = f.field === GRAPH_NODE && f.wire === 2 ? protoFields(f.value) : null;
+    if (!n || nodeStrings(n, "calculator")[0] !== "HolisticLandmarkGpu") {
+      out.push(f.bytes);
+      continue;
+    }
+    const streams = new Map(nodeStrings(n, "output_stream").map((s) => s.split(":")));
+    const [image] = nodeStrings(n, "input_stream");
+    const pose = streams.get("POSE_LANDMARKS");
+    out.push(
+      graphNode({
+        name: "holisticlandmarkgpu__poselandmarkgpu",
+        calculator: "PoseLandmarkGpu",
+        input_stream: image,
+        output_stream: [
+          `LANDMARKS:${pose}`,
+          `WORLD_LANDMARKS:${streams.get("WORLD_LANDMARKS")}`,
+          `SEGMENTATION_MASK:${streams.get("SEGMENTATION_MASK")}`,
+        ],
+        input_side_packet: nodeStrings(n, "input_side_packet").filter((s) => !s.startsWith("REFINE_FACE_LANDMARKS:")),
+      }),
+      graphNode({
+        name: "holisticlandmarkgpu__handlandmarksleftandrightgpu",
+        calculator: "HandLandmarksLeftAndRightGpu",
+        input_stream: [image, `POSE_LANDMARKS:${pose}`],
+        output_stream: [
+          `LEFT_HAND_LANDMARKS:${streams.get("LEFT_HAND_LANDMARKS")}`,
+          `RIGHT_HAND_LANDMARKS:${streams.get("RIGHT_HAND_LANDMARKS")}`,
+        ],
+      }),
+      graphNode(
+        { name: "Sign2TextNoFaceConstant", calculator: "ConstantSidePacketCalculator", output_side_packet: "PACKET:sign2text_no_face" },
+        [options.bytes],
+      ),
+      graphNode({
+        name: "Sign2TextNoFaceGate",
+        calculator: "GateCalculator",
+        input_stream: pose,
+        input_side_packet: "ALLOW:sign2text_no_face",
+        output_stream: streams.get("FACE_LANDMARKS"),
+      }),
+    );
+    replaced += 1;
+  }
+  if (replaced !== 1) throw new Error(`holistic.binarypb: expected one HolisticLandmarkGpu node, found ${replaced}`);
+  return Buffer.concat(out);
+}
+
+/** Write (or with `check`, verify) the derived graph; returns true when it was written. */
+function writeBodyGraph(check) {
+  const src = path.join(modules, "@mediapipe/holistic", "holistic.binarypb");
+  const out = path.join(vendor, BODY_GRAPH);
+  const want = bodyGraph(fs.readFileSync(src));
+  if (fs.existsSync(out) && fs.readFileSync(out).equals(want)) return false;
+  if (check) {
+    console.error(`build.mjs: ${BODY_GRAPH} is missing or stale`);
+    process.exit(1);
+  }
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(`${out}.tmp`, want);
+  fs.renameSync(`${out}.tmp`, out);
+  return true;
+}
+
 function same(src, dst) {
   if (!fs.existsSync(dst)) return false;
   const a = fs.statSync(src);
@@ -87,7 +253,9 @@ function sha256(file) {
 
 function main() {
   const check = process.argv.includes("--check");
-  const wanted = new Set(FILES.map(([, , dst]) => path.normalize(dst)).concat("MANIFEST.json"));
+  const wanted = new Set(
+    FILES.map(([, , dst]) => path.normalize(dst)).concat("MANIFEST.json", path.normalize(BODY_GRAPH)),
+  );
   let copied = 0;
   let total = 0;
   const manifest = {};
@@ -113,6 +281,8 @@ function main() {
     fs.renameSync(tmp, out);
     copied += 1;
   }
+  if (writeBodyGraph(check)) copied += 1;
+  manifest[BODY_GRAPH] = { package: "@mediapipe/holistic", derived_from: "holistic/holistic.binarypb" };
   let removed = 0;
   for (const rel of listFiles(vendor)) {
     if (path.basename(rel).startsWith(".")) continue;
@@ -132,7 +302,9 @@ function main() {
       versions[pkg] = JSON.parse(fs.readFileSync(path.join(modules, pkg, "package.json"))).version;
     }
     for (const dst of Object.keys(manifest)) {
-      manifest[dst].sha256 = sha256(path.join(vendor, dst));
+      const file = path.join(vendor, dst);
+      manifest[dst].sha256 = sha256(file);
+      manifest[dst].size = fs.statSync(file).size;
     }
     const text = `${JSON.stringify({ versions, files: manifest }, null, 2)}\n`;
     const mf = path.join(vendor, "MANIFEST.json");
@@ -140,7 +312,7 @@ function main() {
   }
   const mb = (total / 1024 / 1024).toFixed(1);
   console.log(
-    `vendor: ${FILES.length} files, ${mb} MiB in ${path.relative(process.cwd(), vendor)}` +
+    `vendor: ${FILES.length + 1} files, ${mb} MiB in ${path.relative(process.cwd(), vendor)}` +
       (check ? " (up to date)" : ` (${copied} copied, ${removed} removed)`),
   );
 }

@@ -20,6 +20,7 @@ STATIC = Path(__file__).resolve().parents[2] / "src" / "sign2text" / "serve" / "
 VENDOR = STATIC / "vendor"
 VENDOR_FILES = (
     "holistic/holistic.js",
+    "holistic/holistic_body.binarypb",
     "holistic/holistic_solution_simd_wasm_bin.wasm",
     "holistic/holistic_solution_packed_assets.data",
     "holistic/pose_landmark_full.tflite",

@@ -1,6 +1,7 @@
 """MediaPipe Holistic in the page builds the same (543, 3) layout as the Python extractor:
 same part order, same left/right hands, no mirroring, coordinates close to Python's on
-the frames of a real clip."""
+the frames of a real clip. The page's graph without the face mesh (web/build.mjs) gives
+the full graph's pose and hand landmarks exactly, and no face."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from browser_helpers import HELLO, PageEnv, skip_reason
+from browser_helpers import HELLO, VENDOR, PageEnv, skip_reason
 from numpy.typing import NDArray
 
 _reason = skip_reason()
@@ -27,6 +28,47 @@ def seen(lm: NDArray[Any], part: sk.Part) -> NDArray[np.bool_]:
     return np.asarray(~np.isnan(lm[:, part.start : part.stop, 0]).all(axis=1))
 
 
+_PAGE_HOLISTIC = """async ({url, times, face, options, resetEach}) => {
+  const runtime = await import('/static/js/runtime.js');
+  const { resultsToFrame } = await import('/static/js/landmarks.js');
+  const { makeSkeleton } = await import('/static/js/skeleton.js');
+  const skel = makeSkeleton(await (await fetch('/v1/skeleton')).json());
+  const holistic = await runtime.loadHolistic({ face });
+  const video = document.createElement('video');
+  video.muted = true;
+  video.src = url;
+  document.body.append(video);
+  await new Promise((ok, fail) => {
+    video.addEventListener('loadeddata', ok, { once: true });
+    video.addEventListener('error', () => fail(new Error('bad video')), {once: true});
+  });
+  const out = [];
+  for (const t of times) {
+    await new Promise((ok) => {
+      video.addEventListener('seeked', ok, { once: true });
+      video.currentTime = t;
+    });
+    if (resetEach) await holistic.reset();
+    const frame = resultsToFrame(await holistic.process(video), skel);
+    out.push(Array.from(frame, (v) => (Number.isNaN(v) ? null : v)));
+  }
+  holistic.close();
+  video.remove();
+  return {frames: out, kind: `${holistic.kind}:${holistic.size}`};
+}"""
+
+
+def page_landmarks(
+    env: PageEnv, times: list[float], *, face: bool = True, reset_each: bool = False
+) -> tuple[NDArray[np.float64], str]:
+    """Holistic's (T, 543, 3) landmarks in the page at ``times`` of the hello clip
+    (``reset_each``: every frame starts without tracking, as a first frame)."""
+    args = {"url": f"/v1/examples/{HELLO}", "times": times, "face": face, "resetEach": reset_each}
+    got = env.page.evaluate(_PAGE_HOLISTIC, args)
+    frames = np.array(got["frames"], dtype=np.float64)
+    return frames.reshape(len(times), sk.N_POINTS, sk.N_DIMS), str(got["kind"])
+
+
 def test_browser_holistic_matches_python_layout(
     open_page: Callable[..., PageEnv], videos_dir: Path
 ) -> None:
@@ -34,35 +76,7 @@ def test_browser_holistic_matches_python_layout(
     picks = list(range(0, len(want), STEP))
     times = [(i + 0.5) / fps for i in picks]  # the middle of each source frame
     env = open_page("/")
-    got_frames = env.page.evaluate(
-        """async ({url, times}) => {
-             const runtime = await import('/static/js/runtime.js');
-             const { resultsToFrame } = await import('/static/js/landmarks.js');
-             const { makeSkeleton } = await import('/static/js/skeleton.js');
-             const skel = makeSkeleton(await (await fetch('/v1/skeleton')).json());
-             const holistic = await runtime.loadHolistic();
-             const video = document.createElement('video');
-             video.muted = true;
-             video.src = url;
-             document.body.append(video);
-             await new Promise((ok, fail) => {
-               video.addEventListener('loadeddata', ok, { once: true });
-               video.addEventListener('error', () => fail(new Error('bad video')), {once: true});
-             });
-             const out = [];
-             for (const t of times) {
-               await new Promise((ok) => {
-                 video.addEventListener('seeked', ok, { once: true });
-                 video.currentTime = t;
-               });
-               const frame = resultsToFrame(await holistic.process(video), skel);
-               out.push(Array.from(frame, (v) => (Number.isNaN(v) ? null : v)));
-             }
-             return out;
-           }""",
-        {"url": f"/v1/examples/{HELLO}", "times": times},
-    )
-    got = np.array(got_frames, dtype=np.float64).reshape(len(picks), sk.N_POINTS, sk.N_DIMS)
+    got, _ = page_landmarks(env, times)
     ref = want[picks].astype(np.float64)
 
     # The same parts are found in (almost) the same frames.
@@ -96,3 +110,53 @@ def test_browser_holistic_matches_python_layout(
         + "; median distance "
         + ", ".join(f"{k} {v:.4f}" for k, v in errs.items())
     )
+
+
+def test_browser_holistic_without_face_keeps_pose_and_hands(
+    open_page: Callable[..., PageEnv],
+) -> None:
+    # In the page, tracked frames are not reproducible even on one graph: the solution
+    # stamps frames with the wall clock, and Holistic's filters depend on the time
+    # between frames. A frame without tracking (the graph reset before it) is: there the
+    # graph without the face mesh must give the full graph's pose and hands exactly.
+    times = [0.3 + 0.1 * i for i in range(16)]  # the hand is up from about 0.4 s
+    env = open_page("/")
+    full, kind_full = page_landmarks(env, times, face=True, reset_each=True)
+    body, kind_body = page_landmarks(env, times, face=False, reset_each=True)
+    assert kind_full == kind_body and kind_body.startswith("workers:")  # graphs in workers
+    assert seen(full, sk.FACE).mean() > 0.8  # the full graph finds the face
+    assert not seen(body, sk.FACE).any()  # the other one has none
+    assert seen(body, sk.RIGHT_HAND).sum() >= 5
+    rest = slice(sk.FACE.stop, sk.N_POINTS)  # left hand, pose, right hand
+    np.testing.assert_array_equal(body[:, rest], full[:, rest])
+
+
+def test_body_graph_replaces_only_holistics_node() -> None:
+    from mediapipe.framework import calculator_pb2
+
+    def graph(name: str) -> Any:
+        g = calculator_pb2.CalculatorGraphConfig()
+        g.ParseFromString((VENDOR / "holistic" / name).read_bytes())
+        return g
+
+    full, body = graph("holistic.binarypb"), graph("holistic_body.binarypb")
+    kept = [n for n in full.node if n.calculator != "HolisticLandmarkGpu"]
+    assert len(kept) == len(full.node) - 1
+    added = [n for n in body.node if n not in kept]
+    assert [n.calculator for n in added] == [
+        "PoseLandmarkGpu",
+        "HandLandmarksLeftAndRightGpu",
+        "ConstantSidePacketCalculator",
+        "GateCalculator",
+    ]
+    assert [n for n in body.node if n in kept] == kept  # the rest unchanged, in order
+    pose, hands, constant, gate = added
+    # Named as inside HolisticLandmarkGpu, so the solution's threshold option reaches it.
+    assert pose.name == "holisticlandmarkgpu__poselandmarkgpu"
+    assert "LANDMARKS:pose_landmarks" in pose.output_stream
+    assert list(hands.input_stream) == ["IMAGE:image_transformed", "POSE_LANDMARKS:pose_landmarks"]
+    assert list(gate.output_stream) == ["face_landmarks"]  # empty: the gate stays closed
+    assert list(gate.input_side_packet) == ["ALLOW:sign2text_no_face"]
+    assert list(constant.output_side_packet) == ["PACKET:sign2text_no_face"]
+    assert "bool_value: false" in str(constant.options)
+    assert not any(n.calculator.startswith("FaceLandmarks") for n in body.node)

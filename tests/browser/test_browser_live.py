@@ -20,6 +20,7 @@ if _reason is not None:
 # Where live mode may go once started: static files and the model, nothing else.
 MODEL_URLS = ("/v1/model", "/v1/skeleton", "/v1/model.onnx")
 TARGET_FPS = 15.0
+GRAPHS = "/static/vendor/holistic"
 
 
 def test_live_mode_transcribes_hello_in_the_browser(
@@ -91,6 +92,9 @@ def test_live_mode_transcribes_hello_in_the_browser(
     paths = [u.split(server.url, 1)[1] for _, u in during_load]
     assert all(p.startswith("/static/") or p in MODEL_URLS for p in paths), paths
     assert traffic.since(loaded) == [], traffic.since(loaded)
+    # The bundled model reads no face point: the graphs run without the face mesh.
+    assert f"{GRAPHS}/holistic_body.binarypb" in paths, paths
+    assert f"{GRAPHS}/holistic.binarypb" not in paths, paths
 
 
 def test_live_mode_main_thread_fallback(open_page: Callable[..., PageEnv]) -> None:

@@ -27,6 +27,11 @@ export function checkConfig(cfg, skel) {
   subset(skel, cfg.subsets); // validates the names
 }
 
+/** Do the features read a face-mesh point? (reads_face; if not, Holistic can skip the face.) */
+export function readsFace(cfg, skel) {
+  return subset(skel, cfg.subsets).some((i) => i >= skel.face.start && i < skel.face.stop);
+}
+
 /** Number of feature columns (len(feature_names(cfg))). */
 export function featureDim(cfg, skel) {
   const per = subset(skel, cfg.subsets).length + (cfg.hand_shape ? 2 * HAND_POINTS : 0);

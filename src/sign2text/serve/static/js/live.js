@@ -9,8 +9,9 @@
 // result: a user word can win over the built-in answer (applyVocabulary).
 
 import { describeError } from "./api.js";
+import { readsFace } from "./features.js";
 import { frameHasHand, resultsToFrame } from "./landmarks.js";
-import { loadClassifier, loadHolistic } from "./runtime.js";
+import { loadClassifier, loadHolistic, loadModelInfo } from "./runtime.js";
 import { StreamRecognizer } from "./stream.js";
 import { applyVocabulary } from "./vocab.js";
 
@@ -78,6 +79,7 @@ export class LiveMode {
     this.running = false;
     this.runtime = null; // {classifier, skel, model} once loaded
     this.holistic = null;
+    this.infoPromise = null;
     this.modelPromise = null;
     this.holisticPromise = null;
     /** The personal vocabulary (vocab.js UserVocabulary of this model) or null; read
@@ -105,13 +107,26 @@ export class LiveMode {
     this.el.error.hidden = !text;
   }
 
+  /** The model's settings and the skeleton (fetched once). */
+  loadInfo() {
+    if (!this.infoPromise) {
+      this.infoPromise = loadModelInfo().catch((err) => {
+        this.infoPromise = null;
+        throw err;
+      });
+    }
+    return this.infoPromise;
+  }
+
   /** The model, the skeleton and the classifier (loaded once; shared with teach mode). */
   async loadModel() {
     if (!this.modelPromise) {
-      this.modelPromise = loadClassifier().catch((err) => {
-        this.modelPromise = null;
-        throw err;
-      });
+      this.modelPromise = this.loadInfo()
+        .then((info) => loadClassifier(info))
+        .catch((err) => {
+          this.modelPromise = null;
+          throw err;
+        });
     }
     this.runtime = await this.modelPromise;
     return this.runtime;
@@ -122,10 +137,13 @@ export class LiveMode {
     if (!this.runtime || !this.holistic) {
       setStatus("Loading the model and MediaPipe Holistic (about 45 MB the first time)…");
       if (!this.holisticPromise) {
-        this.holisticPromise = loadHolistic().catch((err) => {
-          this.holisticPromise = null;
-          throw err;
-        });
+        // Without the face mesh when the model reads no face point, as in Python.
+        this.holisticPromise = this.loadInfo()
+          .then((info) => loadHolistic({ face: readsFace(info.model.features, info.skel) }))
+          .catch((err) => {
+            this.holisticPromise = null;
+            throw err;
+          });
       }
       const [, holistic] = await Promise.all([this.loadModel(), this.holisticPromise]);
       this.holistic = holistic;

@@ -22,15 +22,22 @@ export async function loadOrt() {
   return ort;
 }
 
-/** The model settings, the skeleton and a classifier on the served model. */
-export async function loadClassifier() {
-  const [ort, model, skelDoc, bytes] = await Promise.all([
+/** The served model's settings (GET /v1/model) and the skeleton (GET /v1/skeleton). */
+export async function loadModelInfo() {
+  const [model, skelDoc] = await Promise.all([getJSON("/v1/model"), getJSON("/v1/skeleton")]);
+  return { model, skel: makeSkeleton(skelDoc) };
+}
+
+/**
+ * The model settings, the skeleton and a classifier on the served model. `info` is
+ * what loadModelInfo() gave, when the caller has it already.
+ */
+export async function loadClassifier(info = null) {
+  const [ort, { model, skel }, bytes] = await Promise.all([
     loadOrt(),
-    getJSON("/v1/model"),
-    getJSON("/v1/skeleton"),
+    info || loadModelInfo(),
     getBytes("/v1/model.onnx"),
   ]);
-  const skel = makeSkeleton(skelDoc);
   const classifier = await BrowserClassifier.create(ort, bytes, model, skel);
   return { ort, model, skel, classifier };
 }
@@ -83,25 +90,44 @@ export function defaultHolisticWorkers() {
  * calls may run at once (live mode keeps that many frames in flight, so the graphs use
  * several cores); a single caller that awaits each call always gets the first graph, so
  * its tracking sees every frame. `?holistic=main` in the page address forces the main
- * thread.
+ * thread. `face: false` loads the graph without the face mesh (graphFile).
  */
-export async function loadHolistic({ workers = defaultHolisticWorkers() } = {}) {
+export async function loadHolistic({ workers = defaultHolisticWorkers(), face = true } = {}) {
   const forced = typeof location !== "undefined" && new URLSearchParams(location.search).get("holistic");
   const canWork = typeof Worker === "function" && typeof OffscreenCanvas === "function";
+  const graph = graphFile(face);
   if (forced !== "main" && canWork && workers > 0) {
     try {
-      return await HolisticPool.create(workers);
+      return await HolisticPool.create(workers, graph);
     } catch {
       // e.g. no WebGL in workers: the main thread still works (one core).
     }
   }
-  return loadMainThreadHolistic();
+  return loadMainThreadHolistic(graph);
+}
+
+/** The graph file the solution asks for (holistic.js loads it through locateFile). */
+export const HOLISTIC_GRAPH = "holistic.binarypb";
+
+/**
+ * The graph to give the solution instead: its own, or with `face` false the graph
+ * without the face mesh that web/build.mjs derives from it (HolisticLandmarkGpu replaced
+ * by its own pose and hand subgraphs, as sign2text.landmarks.holistic does in Python:
+ * the same pose and hand landmarks, no face landmarks, faster).
+ */
+export function graphFile(face) {
+  return face ? HOLISTIC_GRAPH : "holistic_body.binarypb";
+}
+
+/** locateFile for the solution: the files under `base`, the graph replaced by `graph`. */
+export function locateHolisticFile(base, graph) {
+  return (file) => base + (file === HOLISTIC_GRAPH ? graph : file);
 }
 
 /** One Holistic graph on the main thread. */
-async function loadMainThreadHolistic() {
+async function loadMainThreadHolistic(graph) {
   await loadScript(`${VENDOR}/holistic/holistic.js`);
-  const holistic = new globalThis.Holistic({ locateFile: (file) => `${VENDOR}/holistic/${file}` });
+  const holistic = new globalThis.Holistic({ locateFile: locateHolisticFile(`${VENDOR}/holistic/`, graph) });
   holistic.setOptions({ ...HOLISTIC_OPTIONS });
   let pending = null;
   holistic.onResults((results) => {
@@ -150,11 +176,12 @@ class HolisticPool {
     return this.slots.length;
   }
 
-  static async create(n) {
+  static async create(n, graph) {
     const workers = Array.from({ length: n }, () => new Worker("/static/js/holistic_worker.js"));
     const pool = new HolisticPool(workers);
+    const init = { type: "init", vendor: VENDOR, options: { ...HOLISTIC_OPTIONS }, graph };
     try {
-      await Promise.all(pool.slots.map((slot) => pool.call(slot, { type: "init", vendor: VENDOR, options: { ...HOLISTIC_OPTIONS } })));
+      await Promise.all(pool.slots.map((slot) => pool.call(slot, init)));
     } catch (err) {
       pool.close();
       throw err;
