@@ -76,8 +76,8 @@ const FILES = [
 // keeps closed (the solution listens to that stream; it stays empty). The pose and hand
 // landmarks are those of the full graph (tests/browser/test_browser_landmarks.py);
 // sign2text.landmarks.holistic does the same for Python. A few lines of protobuf wire
-// format instead of a protobuf dependency: only length-delimited string fields are
-// written, and the constant's options are copied from a node of the same graph.
+// format instead of a protobuf dependency: only length-delimited fields are written,
+// and the build fails if the package's node is not the one this was written for.
 
 const BODY_GRAPH = "holistic/holistic_body.binarypb";
 const GRAPH_NODE = 1; // CalculatorGraphConfig.node (mediapipe/framework/calculator.proto)
@@ -156,26 +156,59 @@ function nodeStrings(nodeFields, key) {
   return nodeFields.filter((f) => f.field === NODE[key] && f.wire === 2).map((f) => f.value.toString("utf8"));
 }
 
+// CalculatorOptions with [ConstantSidePacketCalculatorOptions.ext] { packet { bool_value:
+// false } } (extension 291214597; ConstantSidePacket.bool_value is field 3).
+const CONSTANT_OPTIONS_EXT = 291214597;
+const FALSE_PACKET = Buffer.from([3 * 8 + 0, 0]); // bool_value = false (varint)
+
+function falseConstantOptions() {
+  return lengthField(NODE.options, lengthField(CONSTANT_OPTIONS_EXT, lengthField(1, FALSE_PACKET)));
+}
+
+// The HolisticLandmarkGpu node of the pinned package, field by field: what is replaced.
+const HOLISTIC_NODE_TAGS = {
+  input_stream: ["IMAGE"],
+  output_stream: [
+    "POSE_LANDMARKS",
+    "WORLD_LANDMARKS",
+    "FACE_LANDMARKS",
+    "LEFT_HAND_LANDMARKS",
+    "RIGHT_HAND_LANDMARKS",
+    "SEGMENTATION_MASK",
+  ],
+};
+
+/** TAG -> stream name of a node's `key` streams; throws unless the tags are exactly `tags`. */
+function taggedStreams(nodeFields, key, tags) {
+  const map = new Map();
+  for (const entry of nodeStrings(nodeFields, key)) {
+    const parts = entry.split(":");
+    if (parts.length !== 2) throw new Error(`holistic.binarypb: unexpected ${key} ${entry}`);
+    map.set(parts[0], parts[1]);
+  }
+  const got = [...map.keys()].sort().join(",");
+  if (got !== [...tags].sort().join(",")) {
+    throw new Error(`holistic.binarypb: HolisticLandmarkGpu ${key} tags ${got}, expected ${tags}`);
+  }
+  return map;
+}
+
 /** holistic.binarypb -> the same graph without the face mesh (see above). */
 function bodyGraph(graph) {
-  const top = protoFields(graph);
-  const nodes = top.filter((f) => f.field === GRAPH_NODE && f.wire === 2).map((f) => protoFields(f.value));
-  const named = (name) => nodes.find((n) => nodeStrings(n, "name")[0] === name);
-  // A constant that is false whatever the options say: the options of the pinned
-  // graph's refine-face constant (false), under a name no option refers to.
-  const falseConstant = named("ConstantSidePacketCalculatorRefineFaceLandmarks");
-  const options = falseConstant && falseConstant.find((f) => f.field === NODE.options);
-  if (!options) throw new Error("holistic.binarypb: no refine-face constant to copy");
   const out = [];
   let replaced = 0;
-  for (const f of top) {
+  for (const f of protoFields(graph)) {
     const n = f.field === GRAPH_NODE && f.wire === 2 ? protoFields(f.value) : null;
     if (!n || nodeStrings(n, "calculator")[0] !== "HolisticLandmarkGpu") {
       out.push(f.bytes);
       continue;
     }
-    const streams = new Map(nodeStrings(n, "output_stream").map((s) => s.split(":")));
-    const [image] = nodeStrings(n, "input_stream");
+    const known = new Set([NODE.calculator, NODE.input_stream, NODE.output_stream, NODE.input_side_packet]);
+    const other = n.filter((x) => !known.has(x.field));
+    if (other.length) throw new Error(`holistic.binarypb: HolisticLandmarkGpu has other fields (${other.map((x) => x.field)})`);
+    const inputs = taggedStreams(n, "input_stream", HOLISTIC_NODE_TAGS.input_stream);
+    const streams = taggedStreams(n, "output_stream", HOLISTIC_NODE_TAGS.output_stream);
+    const image = `IMAGE:${inputs.get("IMAGE")}`;
     const pose = streams.get("POSE_LANDMARKS");
     out.push(
       graphNode({
@@ -198,9 +231,10 @@ function bodyGraph(graph) {
           `RIGHT_HAND_LANDMARKS:${streams.get("RIGHT_HAND_LANDMARKS")}`,
         ],
       }),
+      // A constant false under a name no option of the solution refers to.
       graphNode(
         { name: "Sign2TextNoFaceConstant", calculator: "ConstantSidePacketCalculator", output_side_packet: "PACKET:sign2text_no_face" },
-        [options.bytes],
+        [falseConstantOptions()],
       ),
       graphNode({
         name: "Sign2TextNoFaceGate",

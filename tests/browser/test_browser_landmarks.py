@@ -151,8 +151,11 @@ def test_body_graph_replaces_only_holistics_node() -> None:
     ]
     assert [n for n in body.node if n in kept] == kept  # the rest unchanged, in order
     pose, hands, constant, gate = added
-    # Named as inside HolisticLandmarkGpu, so the solution's threshold option reaches it.
+    # Named as inside HolisticLandmarkGpu, so the solution's threshold option reaches it:
+    # holistic.js names the node to set by its expanded path.
     assert pose.name == "holisticlandmarkgpu__poselandmarkgpu"
+    solution = (VENDOR / "holistic" / "holistic.js").read_text()
+    assert f'calculatorName:"{pose.name}__poselandmarkbyroigpu__' in solution
     assert "LANDMARKS:pose_landmarks" in pose.output_stream
     assert list(hands.input_stream) == ["IMAGE:image_transformed", "POSE_LANDMARKS:pose_landmarks"]
     assert list(gate.output_stream) == ["face_landmarks"]  # empty: the gate stays closed

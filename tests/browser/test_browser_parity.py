@@ -137,11 +137,18 @@ def test_feature_parity(page: Any, sequences: dict[str, Landmarks], recognizer: 
 
 
 def test_js_feature_dim_and_config_checks(page: Any, recognizer: Recognizer) -> None:
+    from sign2text.features import reads_face
     from sign2text.features.core import feature_dim
 
     for cfg in [*CONFIGS.values(), recognizer.metadata.features]:
         got = page.evaluate("cfg => t.features.featureDim(cfg, t.skel)", cfg.to_dict())
         assert got == feature_dim(cfg)
+    # Which Holistic graph a model needs (with or without the face mesh), both ways.
+    faces = [*CONFIGS.values(), FeatureConfig(subsets=("lips",)), recognizer.metadata.features]
+    for cfg in faces:
+        got = page.evaluate("cfg => t.features.readsFace(cfg, t.skel)", cfg.to_dict())
+        assert got is reads_face(cfg)
+    assert {reads_face(cfg) for cfg in faces} == {True, False}
     err = page.evaluate(
         """() => { try { t.features.checkConfig({subsets: ['hands', 'elbows'], dims: 2,
                      frames: 8}, t.skel); return null; } catch (e) { return e.message; } }"""

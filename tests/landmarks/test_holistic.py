@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sign2text.errors import InputError, MediaError
+from sign2text.errors import ConfigError, DependencyError, InputError, MediaError
 from sign2text.landmarks.holistic import HolisticConfig, HolisticExtractor, extract_video
 from sign2text.landmarks.skeleton import (
     FACE,
@@ -113,6 +113,25 @@ def test_holistic_without_face_reset_and_blank_frames() -> None:
         again = ex.process(np.zeros((96, 128, 3), np.uint8))
     assert out.shape == (2, N_POINTS, 3)
     assert np.isnan(out).all() and np.isnan(again).all()
+
+
+def test_holistic_config_checks_model_complexity() -> None:
+    with pytest.raises(ConfigError, match="model_complexity"):
+        HolisticConfig(model_complexity=3)
+
+
+def test_body_graph_refuses_an_unexpected_graph(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sign2text.landmarks import holistic
+
+    assert [n.calculator for n in holistic.body_graph_config().node] == [
+        "PoseLandmarkCpu",
+        "HandLandmarksLeftAndRightCpu",
+    ]
+    # Another graph of the wheel (hand tracking) is not Holistic's: a typed error.
+    other = ("modules", "hand_landmark", "hand_landmark_tracking_cpu.binarypb")
+    monkeypatch.setattr(holistic, "_GRAPH_FILE", other)
+    with pytest.raises(DependencyError, match="unexpected MediaPipe Holistic graph"):
+        holistic.body_graph_config()
 
 
 def test_holistic_blank_frames_give_nan() -> None:

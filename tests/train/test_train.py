@@ -260,3 +260,22 @@ def test_sampling_weights_balance_labels_then_signers() -> None:
     # The option is read from the config (off by default).
     assert load_config(None, ["balance_signers=true"]).balance_signers
     assert not TrainConfig().balance_signers
+
+
+def test_features_that_read_the_face_warn_without_faces(
+    samples: list[Sample], caplog: pytest.LogCaptureFixture
+) -> None:
+    from sign2text.features import FeatureConfig
+    from sign2text.landmarks import skeleton as sk
+    from sign2text.train.data import warn_missing_face
+
+    assert np.isnan(samples[0].landmarks[:, sk.FACE.start]).all()  # traduttore has no face
+    lips = FeatureConfig(subsets=("hands", "lips"))
+    with caplog.at_level("WARNING", logger="sign2text.train.data"):
+        assert warn_missing_face(samples, lips)
+    assert "none of the" in caplog.text and "--no-face" in caplog.text
+    assert not warn_missing_face(samples, FeatureConfig())  # the default reads no face
+    with_face = np.array(samples[0].landmarks, dtype=np.float32)
+    with_face[:, sk.FACE.start : sk.FACE.stop] = 0.5
+    one = Sample(with_face, samples[0].label, samples[0].signer, "with-face")
+    assert not warn_missing_face([*samples, one], lips)

@@ -222,9 +222,10 @@ class ClipCache:
 
     def _pose_fn(self) -> Callable[[NDArray[np.uint8]], NDArray[np.float32]]:
         if self._extractor is None:
-            from sign2text.landmarks.holistic import HolisticExtractor
+            from sign2text.landmarks.holistic import HolisticConfig, HolisticExtractor
 
-            self._extractor = HolisticExtractor()
+            # Pose and hand targets only: no face mesh (the same pose and hands without it).
+            self._extractor = HolisticExtractor(HolisticConfig(face=False))
         extractor = self._extractor
         extractor.reset()
         fn: Callable[[NDArray[np.uint8]], NDArray[np.float32]] = extractor.process

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sign2text.errors import DependencyError, InputError
+from sign2text.errors import ConfigError, DependencyError, InputError
 from sign2text.landmarks.skeleton import FACE, LEFT_HAND, N_POINTS, POSE, RIGHT_HAND
 
 if TYPE_CHECKING:
@@ -41,10 +41,15 @@ class HolisticConfig:
     # False: skip the face mesh (face points NaN; pose and hands unchanged).
     face: bool = True
 
+    def __post_init__(self) -> None:
+        if self.model_complexity not in (0, 1, 2):
+            raise ConfigError(f"model_complexity must be 0, 1 or 2, got {self.model_complexity}")
+
 
 # Holistic's graph in the mediapipe wheel, and the nodes that make pose and hand landmarks.
 _GRAPH_FILE = ("modules", "holistic_landmark", "holistic_landmark_cpu.binarypb")
 _BODY_NODES = ("PoseLandmarkCpu", "HandLandmarksLeftAndRightCpu")
+_FACE_NODES = ("SplitNormalizedLandmarkListCalculator", "FaceLandmarksFromPoseCpu")
 # MediaPipe's own names for the two thresholds (as in mp.solutions.holistic).
 _DETECTION_PARAM = (
     "poselandmarkcpu__posedetectioncpu__TensorsToDetectionsCalculator.min_score_thresh"
@@ -58,8 +63,8 @@ _TRACKING_PARAM = (
 def body_graph_config() -> Any:
     """Holistic's packaged graph without the face branch (a ``CalculatorGraphConfig``).
 
-    Keeps the pose and left/right hand nodes as they are and drops the face nodes, the
-    face output stream and the face-refinement side packet.
+    Drops the face nodes, the face output stream and the face-refinement side packet,
+    and checks that what is left is exactly the pose and left/right hand nodes.
     """
     from pathlib import Path
 
@@ -69,9 +74,10 @@ def body_graph_config() -> Any:
     graph = calculator_pb2.CalculatorGraphConfig()
     path = Path(mp.__file__).parent.joinpath(*_GRAPH_FILE)
     graph.ParseFromString(path.read_bytes())
-    nodes = [n for n in graph.node if n.calculator in _BODY_NODES]
-    if len(nodes) != len(_BODY_NODES):
-        raise DependencyError(f"unexpected MediaPipe Holistic graph in {path}: no pose/hand nodes")
+    nodes = [n for n in graph.node if n.calculator not in _FACE_NODES]
+    if sorted(n.calculator for n in nodes) != sorted(_BODY_NODES):
+        found = ", ".join(n.calculator for n in graph.node)
+        raise DependencyError(f"unexpected MediaPipe Holistic graph in {path}: {found}")
     outputs = [s for s in graph.output_stream if not s.startswith("FACE_LANDMARKS:")]
     sides = [s for s in graph.input_side_packet if not s.startswith("REFINE_FACE_LANDMARKS:")]
     del graph.node[:], graph.output_stream[:], graph.input_side_packet[:]

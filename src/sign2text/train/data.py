@@ -134,6 +134,26 @@ def training_samples(cfg: DataConfig) -> list[Sample]:
     return [samples[i] for i in parts["train"]]
 
 
+def warn_missing_face(samples: Sequence[Sample], cfg: FeatureConfig) -> bool:
+    """Log a warning (and return True) when the features read face points but no sample
+    has a face: those feature columns would be all zero (a source without faces, or a
+    pack extracted with ``--no-face``)."""
+    from sign2text.features import reads_face
+    from sign2text.landmarks.skeleton import FACE
+
+    if not reads_face(cfg) or not samples:
+        return False
+    if any(not np.isnan(np.asarray(s.landmarks)[:, FACE.start, 0]).all() for s in samples):
+        return False
+    log.warning(
+        "the features read face points (subsets %s) but none of the %d samples has a face: "
+        "those features are all zero (was the data extracted with --no-face?)",
+        ", ".join(cfg.subsets),
+        len(samples),
+    )
+    return True
+
+
 def compute_all(
     samples: Sequence[Sample],
     cfg: FeatureConfig,

@@ -281,6 +281,7 @@ class Trainer:
 
     def _features(self) -> list[Any]:
         """Per-sample model inputs (landmark features); the video trainer overrides it."""
+        tdata.warn_missing_face(self.samples, self.cfg.features)
         return tdata.cached_features(
             self.samples,
             self.cfg.features,
