@@ -117,3 +117,32 @@ print(r.top1)
     assert out.returncode == 0, out.stderr
     # Always predicts the last label (thank-you): 1 of 3 right.
     assert float(out.stdout.strip()) == pytest.approx(1 / 3)
+
+
+def test_evaluate_cli_label_map(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("torch")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
+    from tiny_export import export_tiny
+
+    from cli_checks import one_line_error
+    from sign2text.cli.main import main
+
+    _, model = export_tiny(tmp_path / "tiny.onnx")  # coffee, hello, thank-you, _none_
+    mp_data = str(data_dir / "samples" / "traduttore" / "MP_Data")  # one of each word
+    out = tmp_path / "plain"
+    assert main(["-q", "evaluate", str(model), mp_data, "--out", str(out)]) == 0
+    plain = json.loads((out / "report.json").read_text())
+    assert plain["n_evaluated"] == 3 and plain["out_of_vocabulary"] == {}
+    out = tmp_path / "mapped"
+    args = ["-q", "evaluate", str(model), mp_data, "--out", str(out)]
+    assert main([*args, "--label-map", "coffee=tea"]) == 0
+    mapped = json.loads((out / "report.json").read_text())
+    assert mapped["n_evaluated"] == 2 and mapped["out_of_vocabulary"] == {"tea": 1}
+    assert mapped["meta"]["label_map"] == "coffee=tea"
+    capsys.readouterr()
+    for bad in (["coffee"], ["a=b", "b=c"], ["coffee=tea", "coffee=milk"]):
+        extra = [x for pair in bad for x in ("--label-map", pair)]
+        assert main([*args, *extra]) == 2
+        assert one_line_error(capsys.readouterr().err).startswith("sign2text: error: --label-map")

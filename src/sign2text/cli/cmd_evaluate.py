@@ -25,7 +25,29 @@ def register(sub: Any) -> None:
     p.add_argument("--split", default="test", help="part of the split file (default: test)")
     p.add_argument("--out", type=Path, help="report dir (default: <model>.eval/)")
     p.add_argument("--batch-size", type=positive_int, default=64)
+    p.add_argument(
+        "--label-map",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="rename a dataset label before scoring (repeatable), e.g. the data.label_map "
+        "the model was trained with; other labels outside the model are reported apart",
+    )
     p.set_defaults(func=run)
+
+
+def parse_label_map(pairs: list[str]) -> dict[str, str]:
+    """``["bye=goodbye", ...]`` -> {"bye": "goodbye"}; a ConfigError when malformed."""
+    from sign2text.data.select import check_label_map
+    from sign2text.errors import ConfigError
+
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        old, sep, new = pair.partition("=")
+        if not sep or old.strip() in mapping:
+            raise ConfigError(f"--label-map {pair!r}: expected OLD=NEW, each OLD once")
+        mapping[old.strip()] = new.strip()
+    return check_label_map(mapping, "--label-map")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,7 +64,14 @@ def run(args: argparse.Namespace) -> int:
         samples = clip_samples(args.dataset)
     else:
         samples = load_samples(args.dataset)
+    if args.label_map:
+        from sign2text.data.select import rename_labels
+
+        mapping = parse_label_map(args.label_map)
+        samples = rename_labels(samples, mapping)
     meta: dict[str, Any] = {"dataset": str(args.dataset)}
+    if args.label_map:
+        meta["label_map"] = ", ".join(args.label_map)
     if args.split_file is not None:
         from sign2text.data.splits import load_split
 

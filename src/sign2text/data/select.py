@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -50,6 +50,29 @@ def select_vocabulary(samples: Sequence[Sample], rule: VocabularyRule) -> list[s
         if sum(1 for n in signers.values() if n >= rule.min_per_signer) >= rule.min_signers:
             out.append(label)
     return sorted(out)
+
+
+def check_label_map(mapping: Any, where: str = "label map") -> dict[str, str]:
+    """``mapping`` as a dict of old -> new label; a ConfigError unless every key and value
+    is a non-empty string and no new label is itself renamed (no chains)."""
+    from sign2text.errors import ConfigError
+
+    if not isinstance(mapping, Mapping):
+        raise ConfigError(f"{where} must be a table of old = new labels, got {mapping!r}")
+    for old, new in mapping.items():
+        if not (isinstance(old, str) and old and isinstance(new, str) and new):
+            raise ConfigError(f"{where}: labels must be non-empty strings, got {old!r} = {new!r}")
+    chained = sorted(new for new in mapping.values() if new in mapping and mapping[new] != new)
+    if chained:
+        raise ConfigError(f"{where}: {', '.join(chained)} is renamed and a rename target")
+    return dict(mapping)
+
+
+def rename_labels(samples: Iterable[Sample], mapping: Mapping[str, str]) -> list[Sample]:
+    """The samples with each label in ``mapping`` replaced by its new name."""
+    if not mapping:
+        return list(samples)
+    return [replace(s, label=mapping[s.label]) if s.label in mapping else s for s in samples]
 
 
 def exclude_signers(samples: Iterable[Sample], signers: Iterable[str]) -> list[Sample]:

@@ -43,6 +43,9 @@ class DataConfig:
     """
 
     paths: tuple[str, ...] = ()
+    # Rename labels as they are read, before every other setting (e.g. merge synonyms:
+    # {bye = "goodbye"}); ``labels`` and ``exclude_labels`` name the mapped labels.
+    label_map: Mapping[str, str] = field(default_factory=dict)
     labels: tuple[str, ...] = ()
     exclude_labels: tuple[str, ...] = ()
     exclude_signers: tuple[str, ...] = ()
@@ -72,6 +75,9 @@ class DataConfig:
     layout: str = ""
 
     def __post_init__(self) -> None:
+        from sign2text.data.select import check_label_map
+
+        check_label_map(self.label_map, "data.label_map")
         if self.kind not in DATA_KINDS:
             raise ConfigError(f"data.kind must be one of {', '.join(DATA_KINDS)}")
         if self.split == "folds" and not 0 <= self.fold < self.folds:

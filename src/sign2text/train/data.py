@@ -46,6 +46,9 @@ def load_data(cfg: DataConfig) -> list[Sample]:
 
 def select_samples(samples: Iterable[Sample], cfg: DataConfig) -> tuple[list[Sample], list[str]]:
     """Filter by ``cfg`` and return (kept samples, sorted vocabulary)."""
+    from sign2text.data.select import rename_labels
+
+    samples = rename_labels(samples, cfg.label_map)
     drop_labels = set(cfg.exclude_labels)
     drop_signers = set(cfg.exclude_signers)
     kept = [
