@@ -64,13 +64,11 @@ def run(args: argparse.Namespace) -> int:
         samples = clip_samples(args.dataset)
     else:
         samples = load_samples(args.dataset)
+    meta: dict[str, Any] = {"dataset": str(args.dataset)}
     if args.label_map:
         from sign2text.data.select import rename_labels
 
-        mapping = parse_label_map(args.label_map)
-        samples = rename_labels(samples, mapping)
-    meta: dict[str, Any] = {"dataset": str(args.dataset)}
-    if args.label_map:
+        samples = rename_labels(samples, parse_label_map(args.label_map))
         meta["label_map"] = ", ".join(args.label_map)
     if args.split_file is not None:
         from sign2text.data.splits import load_split
