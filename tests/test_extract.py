@@ -27,6 +27,7 @@ from sign2text.data.extract import (
 from sign2text.data.importers.base import VideoItem
 from sign2text.data.pack import read_pack
 from sign2text.errors import ConfigError, DatasetError
+from sign2text.io.atomic import checksum_listed
 from sign2text.io.video import read_video, write_video
 from sign2text.landmarks.holistic import HolisticConfig
 from sign2text.landmarks.skeleton import FACE
@@ -89,8 +90,9 @@ def test_extract_resume_after_sigkill_gives_identical_pack(
     cache = out_b / "cache"
     deadline = time.monotonic() + 60
     try:
-        # a cache is complete once its checksum sidecar exists (written after the .npz)
-        while not list(cache.glob("*.npz.sha256")):
+        # the checksum sidecar is written before the .npz (write_checked), and the .npz
+        # appears by an atomic rename: a cache is complete once its .npz exists
+        while not list(cache.glob("*.npz")):
             assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
             assert time.monotonic() < deadline, "no cache file after 60 s"
             time.sleep(0.02)
@@ -98,7 +100,7 @@ def test_extract_resume_after_sigkill_gives_identical_pack(
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    done_before = len(list(cache.glob("*.npz.sha256")))
+    done_before = sum(checksum_listed(p, p.read_bytes()) for p in cache.glob("*.npz"))
     assert 1 <= done_before < 4, "the run was not interrupted mid-way"
     assert not (out_b / "signs.npz").exists()
 
