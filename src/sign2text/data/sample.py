@@ -7,7 +7,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from numpy.typing import NDArray
+
+from sign2text.landmarks.skeleton import FACE
 
 UNKNOWN_SIGNER = ""
 
@@ -41,6 +44,12 @@ def label_counts(samples: Iterable[Sample]) -> Counter[str]:
 
 def signer_counts(samples: Iterable[Sample]) -> Counter[str]:
     return Counter(s.signer for s in samples)
+
+
+def has_face(samples: Iterable[Sample]) -> bool:
+    """Whether any frame of any sample has a face-mesh point (sources such as the
+    tutorial packs, or packs extracted with ``--no-face``, have none)."""
+    return any(not np.isnan(s.landmarks[:, FACE.start : FACE.stop, 0]).all() for s in samples)
 
 
 def vocabulary(samples: Sequence[Sample]) -> list[str]:

@@ -141,12 +141,10 @@ def warn_missing_face(samples: Sequence[Sample], cfg: FeatureConfig) -> bool:
     """Log a warning (and return True) when the features read face points but no sample
     has a face: those feature columns would be all zero (a source without faces, or a
     pack extracted with ``--no-face``)."""
+    from sign2text.data.sample import has_face
     from sign2text.features import reads_face
-    from sign2text.landmarks.skeleton import FACE
 
-    if not reads_face(cfg) or not samples:
-        return False
-    if any(not np.isnan(np.asarray(s.landmarks)[:, FACE.start, 0]).all() for s in samples):
+    if not reads_face(cfg) or not samples or has_face(samples):
         return False
     log.warning(
         "the features read face points (subsets %s) but none of the %d samples has a face: "

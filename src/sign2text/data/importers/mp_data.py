@@ -38,7 +38,7 @@ from sign2text.data.importers._common import (
     subdirs,
 )
 from sign2text.data.importers.base import LANDMARK_IMPORTERS, LandmarkImporter, check_inside
-from sign2text.data.sample import UNKNOWN_SIGNER, Sample
+from sign2text.data.sample import UNKNOWN_SIGNER, Sample, has_face
 from sign2text.errors import DatasetError
 from sign2text.io.atomic import atomic_dir
 from sign2text.landmarks.skeleton import FACE, LEFT_HAND, POSE, RIGHT_HAND, Part, empty
@@ -204,10 +204,7 @@ def load_mp_data(path: Path, signer: str = UNKNOWN_SIGNER) -> list[Sample]:
 
 def best_layout(samples: Sequence[Sample]) -> int:
     """1662 if any sample has a face, else 258 (pose + hands)."""
-    for s in samples:
-        if not np.isnan(s.landmarks[:, FACE.start : FACE.stop, 0]).all():
-            return 1662
-    return 258
+    return 1662 if has_face(samples) else 258
 
 
 def write_mp_data(dest: Path, samples: Sequence[Sample], layout: int | None = None) -> Path:
