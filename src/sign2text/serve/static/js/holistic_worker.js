@@ -2,8 +2,8 @@
 // classic script). Holistic's wasm build is single-threaded, so live mode runs a few of
 // these on successive camera frames to use more than one core (runtime.js HolisticPool).
 //
-// Messages in:  {type: "init", vendor, options, graph} -> {type: "ready"}
-//               (graph: the file to load instead of holistic.binarypb, runtime.js graphFile)
+// Messages in:  {type: "init", vendor, options, files} -> {type: "ready"}
+//               (files: served in place of those the solution asks for, runtime.js holisticFiles)
 //               {type: "frame", image}           -> {type: "result", results}
 //                                                   (image: an ImageBitmap, transferred)
 //               {type: "reset"}                  -> {type: "reset-done"}
@@ -45,16 +45,14 @@ function attachGlContext(solution) {
   if (attached !== 1) throw new Error(`holistic worker: expected one graph canvas, found ${attached}`);
 }
 
-async function init(vendor, options, graph) {
+async function init(vendor, options, files = {}) {
   const base = `${vendor}/holistic/`;
   // The packed-assets loader and the wasm factory read locateFile from this object
   // (the page path of holistic.js sets it on window; its worker path does not).
   self.createMediapipeSolutionsPackedAssets = { locateFile: (file) => base + file };
   importScripts(`${base}holistic.js`);
   // As runtime.js locateHolisticFile (a classic worker cannot import the module).
-  holistic = new Holistic({
-    locateFile: (file) => base + (file === "holistic.binarypb" && graph ? graph : file),
-  });
+  holistic = new Holistic({ locateFile: (file) => base + (files[file] ?? file) });
   holistic.setOptions(options);
   holistic.onResults((results) => {
     if (pending) pending(results);
@@ -74,7 +72,7 @@ self.onmessage = async (event) => {
   const msg = event.data;
   try {
     if (msg.type === "init") {
-      await init(msg.vendor, msg.options, msg.graph);
+      await init(msg.vendor, msg.options, msg.files);
       self.postMessage({ type: "ready" });
     } else if (msg.type === "frame") {
       try {

@@ -72,6 +72,20 @@ export function cameraMessage(err) {
   }
 }
 
+/** `load()` run once: later calls share its promise, and a failed load runs again. */
+function loadOnce(load) {
+  let promise = null;
+  return () => {
+    if (!promise) {
+      promise = load().catch((err) => {
+        promise = null;
+        throw err;
+      });
+    }
+    return promise;
+  };
+}
+
 export class LiveMode {
   /** @param {Record<string, HTMLElement>} el the page's live-mode elements */
   constructor(el) {
@@ -79,9 +93,13 @@ export class LiveMode {
     this.running = false;
     this.runtime = null; // {classifier, skel, model} once loaded
     this.holistic = null;
-    this.infoPromise = null;
-    this.modelPromise = null;
-    this.holisticPromise = null;
+    /** The model's settings and the skeleton (fetched once). */
+    this.loadInfo = loadOnce(loadModelInfo);
+    this.classifierOnce = loadOnce(() => this.loadInfo().then((info) => loadClassifier(info)));
+    // Without the face mesh when the model reads no face point, as in Python.
+    this.holisticOnce = loadOnce(() =>
+      this.loadInfo().then((info) => loadHolistic({ face: readsFace(info.model.features, info.skel) })),
+    );
     /** The personal vocabulary (vocab.js UserVocabulary of this model) or null; read
      * at every segment, so words taught while the page is open apply at once. */
     this.vocabulary = null;
@@ -107,28 +125,9 @@ export class LiveMode {
     this.el.error.hidden = !text;
   }
 
-  /** The model's settings and the skeleton (fetched once). */
-  loadInfo() {
-    if (!this.infoPromise) {
-      this.infoPromise = loadModelInfo().catch((err) => {
-        this.infoPromise = null;
-        throw err;
-      });
-    }
-    return this.infoPromise;
-  }
-
   /** The model, the skeleton and the classifier (loaded once; shared with teach mode). */
   async loadModel() {
-    if (!this.modelPromise) {
-      this.modelPromise = this.loadInfo()
-        .then((info) => loadClassifier(info))
-        .catch((err) => {
-          this.modelPromise = null;
-          throw err;
-        });
-    }
-    this.runtime = await this.modelPromise;
+    this.runtime = await this.classifierOnce();
     return this.runtime;
   }
 
@@ -136,16 +135,7 @@ export class LiveMode {
   async load(setStatus = (text) => this.setStatus(text)) {
     if (!this.runtime || !this.holistic) {
       setStatus("Loading the model and MediaPipe Holistic (about 45 MB the first time)…");
-      if (!this.holisticPromise) {
-        // Without the face mesh when the model reads no face point, as in Python.
-        this.holisticPromise = this.loadInfo()
-          .then((info) => loadHolistic({ face: readsFace(info.model.features, info.skel) }))
-          .catch((err) => {
-            this.holisticPromise = null;
-            throw err;
-          });
-      }
-      const [, holistic] = await Promise.all([this.loadModel(), this.holisticPromise]);
+      const [, holistic] = await Promise.all([this.loadModel(), this.holisticOnce()]);
       this.holistic = holistic;
     }
     return { runtime: this.runtime, holistic: this.holistic };

@@ -90,44 +90,42 @@ export function defaultHolisticWorkers() {
  * calls may run at once (live mode keeps that many frames in flight, so the graphs use
  * several cores); a single caller that awaits each call always gets the first graph, so
  * its tracking sees every frame. `?holistic=main` in the page address forces the main
- * thread. `face: false` loads the graph without the face mesh (graphFile).
+ * thread. `face: false` loads the graph without the face mesh (holisticFiles).
  */
 export async function loadHolistic({ workers = defaultHolisticWorkers(), face = true } = {}) {
   const forced = typeof location !== "undefined" && new URLSearchParams(location.search).get("holistic");
   const canWork = typeof Worker === "function" && typeof OffscreenCanvas === "function";
-  const graph = graphFile(face);
+  const files = holisticFiles(face);
   if (forced !== "main" && canWork && workers > 0) {
     try {
-      return await HolisticPool.create(workers, graph);
+      return await HolisticPool.create(workers, files);
     } catch {
       // e.g. no WebGL in workers: the main thread still works (one core).
     }
   }
-  return loadMainThreadHolistic(graph);
+  return loadMainThreadHolistic(files);
 }
-
-/** The graph file the solution asks for (holistic.js loads it through locateFile). */
-export const HOLISTIC_GRAPH = "holistic.binarypb";
 
 /**
- * The graph to give the solution instead: its own, or with `face` false the graph
- * without the face mesh that web/build.mjs derives from it (HolisticLandmarkGpu replaced
- * by its own pose and hand subgraphs, as sign2text.landmarks.holistic does in Python:
- * the same pose and hand landmarks, no face landmarks, faster).
+ * The files to serve the solution in place of those it asks for (holistic.js loads
+ * them through locateFile): none, or with `face` false the graph without the face mesh
+ * that web/build.mjs derives from holistic.binarypb (HolisticLandmarkGpu replaced by
+ * its own pose and hand subgraphs, as sign2text.landmarks.holistic does in Python: the
+ * same pose and hand landmarks, no face landmarks, faster).
  */
-export function graphFile(face) {
-  return face ? HOLISTIC_GRAPH : "holistic_body.binarypb";
+export function holisticFiles(face) {
+  return face ? {} : { "holistic.binarypb": "holistic_body.binarypb" };
 }
 
-/** locateFile for the solution: the files under `base`, the graph replaced by `graph`. */
-export function locateHolisticFile(base, graph) {
-  return (file) => base + (file === HOLISTIC_GRAPH ? graph : file);
+/** locateFile for the solution: the files under `base`, renamed by `files`. */
+export function locateHolisticFile(base, files) {
+  return (file) => base + (files[file] ?? file);
 }
 
 /** One Holistic graph on the main thread. */
-async function loadMainThreadHolistic(graph) {
+async function loadMainThreadHolistic(files) {
   await loadScript(`${VENDOR}/holistic/holistic.js`);
-  const holistic = new globalThis.Holistic({ locateFile: locateHolisticFile(`${VENDOR}/holistic/`, graph) });
+  const holistic = new globalThis.Holistic({ locateFile: locateHolisticFile(`${VENDOR}/holistic/`, files) });
   holistic.setOptions({ ...HOLISTIC_OPTIONS });
   let pending = null;
   holistic.onResults((results) => {
@@ -176,10 +174,10 @@ class HolisticPool {
     return this.slots.length;
   }
 
-  static async create(n, graph) {
+  static async create(n, files) {
     const workers = Array.from({ length: n }, () => new Worker("/static/js/holistic_worker.js"));
     const pool = new HolisticPool(workers);
-    const init = { type: "init", vendor: VENDOR, options: { ...HOLISTIC_OPTIONS }, graph };
+    const init = { type: "init", vendor: VENDOR, options: { ...HOLISTIC_OPTIONS }, files };
     try {
       await Promise.all(pool.slots.map((slot) => pool.call(slot, init)));
     } catch (err) {
