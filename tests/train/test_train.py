@@ -73,6 +73,14 @@ def test_configs_parse_and_overrides_apply() -> None:
         ("data.val=true", "data.val must be float"),
         ("features.frames=100000", "features.frames must be 2 to 1024"),
         ("model.args.dim=-1", "model 'conv_transformer': bad arguments"),
+        ("model.args=0", "model.args must be a table of the model's arguments, got 0"),
+        ("model=1", "model must be a table"),
+        ("features=1", "features must be a table"),
+        ("clips=1", "clips must be a table"),
+        ("features.subsets=1", "features.subsets must be a list of subset names, got 1"),
+        ("data.paths=1", "data.paths must be a list of strings, got 1"),
+        ('data.labels=["hello",2]', "data.labels must be a list of strings"),
+        ("data.test_signers=x", "data.test_signers must be a list of strings"),
     ],
 )
 def test_bad_config_values_are_config_errors(override: str, message: str) -> None:

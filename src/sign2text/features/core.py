@@ -76,6 +76,10 @@ class FeatureConfig:
             raise ConfigError(f"unknown feature settings: {', '.join(sorted(unknown))}")
         kw = dict(data)
         if "subsets" in kw:
+            if not isinstance(kw["subsets"], list | tuple):
+                raise ConfigError(
+                    f"features.subsets must be a list of subset names, got {kw['subsets']!r}"
+                )
             kw["subsets"] = tuple(kw["subsets"])
         return cls(**kw)
 

@@ -211,11 +211,18 @@ class TrainConfig:
         """Build from a nested dict, rejecting unknown keys."""
         raw = dict(data)
         top = _checked(cls, _only_known(cls, raw, ""), "")
+        for section in ("features", "model", "clips"):
+            if not isinstance(raw.get(section, {}), Mapping):
+                raise ConfigError(f"{section} must be a table")
         feats = dict(raw.get("features", {}))
         if feats.get("frames") == 0:
             feats["frames"] = None
-        model = dict(raw.get("model", {}))
+        model = raw.get("model", {})
         _only_known(ModelConfig, model, "model.")
+        if not isinstance(model.get("args", {}), Mapping):
+            raise ConfigError(
+                f"model.args must be a table of the model's arguments, got {model['args']!r}"
+            )
         augment = raw.get("augment", [])
         if not isinstance(augment, list) or not all(isinstance(a, dict) for a in augment):
             raise ConfigError("augment must be a list of tables ([[augment]] in TOML)")
@@ -269,6 +276,10 @@ def _checked(cls: type, kw: dict[str, Any], prefix: str) -> dict[str, Any]:
     types = {f.name: str(f.type).replace(" ", "") for f in fields(cls)}
     for key, value in kw.items():
         declared = types[key]
+        if declared.startswith("tuple[str,"):
+            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{prefix}{key} must be a list of strings, got {value!r}")
+            continue
         optional = declared.endswith("|None")
         base = declared.removesuffix("|None")
         allowed = _SCALARS.get(base)
