@@ -17,7 +17,7 @@ from sign2text.data.pack import read_pack, write_pack  # noqa: E402
 from sign2text.data.sample import Sample  # noqa: E402
 from sign2text.data.splits import load_split  # noqa: E402
 from sign2text.errors import ConfigError  # noqa: E402
-from sign2text.models import create_model, load_checkpoint  # noqa: E402
+from sign2text.models import create_model, load_checkpoint, read_checkpoint  # noqa: E402
 from sign2text.train.config import TrainConfig, load_config  # noqa: E402
 from sign2text.train.data import compute_all, pad_batch  # noqa: E402
 from sign2text.train.trainer import train  # noqa: E402
@@ -119,10 +119,17 @@ def test_loss_falls_and_checkpoint_reproduces_val_accuracy(
     assert json.loads((tmp_path / "run" / "test" / "report.json").read_text())["n_samples"] > 0
 
 
-def test_resume_continues_exactly(samples: list[Sample], tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "average",
+    [(), ("average.name=uniform", "average.start=0"), ("average.name=ema", "average.start=0")],
+    ids=["no-average", "uniform", "ema"],
+)
+def test_resume_continues_exactly(
+    samples: list[Sample], tmp_path: Path, average: tuple[str, ...]
+) -> None:
     # A constant LR, so that stopping after 2 of 3 epochs is a true interruption (a cosine
     # schedule depends on the number of epochs).
-    common = ("max_steps_per_epoch=2", "model.name=mlp", "model.args={hidden=32}")
+    common = ("max_steps_per_epoch=2", "model.name=mlp", "model.args={hidden=32}", *average)
     cfg3 = _cfg("epochs=3", "schedule.name=constant", *common)
     cfg2 = _cfg("epochs=2", "schedule.name=constant", *common)
     straight = train(cfg3, tmp_path / "a", samples=samples)
@@ -137,6 +144,71 @@ def test_resume_continues_exactly(samples: list[Sample], tmp_path: Path) -> None
     for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert ka == kb
         torch.testing.assert_close(va, vb, atol=1e-6, rtol=1e-5)
+
+
+def test_weight_averaging_delivers_the_mean_of_the_weights(
+    samples: list[Sample], tmp_path: Path
+) -> None:
+    """``average.name=uniform``: best.pt/last.pt hold the mean of the weights after each
+    step from ``start`` on (BatchNorm statistics included), the raw weights stay in the
+    resume state, and the reported validation accuracy is the averaged model's (the tiny
+    config's conv_transformer has BatchNorm)."""
+    cfg = _cfg(
+        "epochs=2",
+        "max_steps_per_epoch=3",
+        "average.name=uniform",
+        "average.start=0.5",
+        "optim.lr=3e-3",
+    )
+    result = train(cfg, tmp_path / "run", samples=samples)
+    ckpt = read_checkpoint(tmp_path / "run" / "last.pt")
+    averaged = ckpt["state_dict"]
+    raw = ckpt["resume"]["model"]
+    assert int(ckpt["resume"]["averaged"]["n_averaged"]) == 3  # steps 3..5 of 0..5
+    assert averaged.keys() == raw.keys()
+    assert any(not torch.equal(averaged[k], raw[k]) for k in raw if "running_mean" in k)
+    assert any(not torch.equal(averaged[k], raw[k]) for k in raw if k.endswith("weight"))
+    model, best_ckpt = load_checkpoint(tmp_path / "run" / "best.pt")
+    split = json.loads((tmp_path / "run" / "split.json").read_text())
+    by_id = {s.source_id: s for s in samples}
+    val = [by_id[i] for i in split["parts"]["val"]]
+    x, m = pad_batch(compute_all(val, cfg.features))
+    with torch.no_grad():
+        pred = model(torch.from_numpy(x), torch.from_numpy(m)).argmax(1).numpy()
+    y = np.array([best_ckpt["labels"].index(s.label) for s in val])
+    best = result.history[result.best_epoch]
+    assert float((pred == y).mean()) == pytest.approx(best["val_accuracy"], abs=1e-6)
+    with pytest.raises(ConfigError, match="another average setting"):
+        train(
+            _cfg("epochs=3", "max_steps_per_epoch=3"),
+            tmp_path / "run",
+            samples=samples,
+            resume=True,
+        )
+
+
+def test_averagers_average_weights_and_buffers() -> None:
+    from sign2text.train.config import AverageConfig
+    from sign2text.train.optim import create_averager
+
+    model = torch.nn.BatchNorm1d(2)
+    uniform = create_averager(model, AverageConfig(name="uniform"))
+    ema = create_averager(model, AverageConfig(name="ema", decay=0.5))
+    assert create_averager(model, AverageConfig()) is None
+    assert uniform is not None and ema is not None
+    for value in (1.0, 2.0, 6.0):
+        with torch.no_grad():
+            model.weight.fill_(value)
+            model.running_mean.fill_(value)
+        uniform.update_parameters(model)
+        ema.update_parameters(model)
+    assert uniform.module.weight.tolist() == [3.0, 3.0]
+    assert uniform.module.running_mean.tolist() == [3.0, 3.0]
+    assert ema.module.weight.tolist() == [3.75, 3.75]  # 1, then 1.5, then 3.75
+    with pytest.raises(ConfigError, match="valid names: ema, none, uniform"):
+        create_averager(model, AverageConfig(name="swad"))
+    with pytest.raises(ConfigError, match="average: start"):
+        AverageConfig(start=1.0)
 
 
 def test_resume_of_a_finished_run_repairs_its_history(

@@ -153,6 +153,22 @@ class LossConfig:
 
 
 @dataclass(frozen=True)
+class AverageConfig:
+    """Weight averaging: ``name`` none | uniform (SWA: the mean of the weights after
+    every step from ``start``) | ema (exponential moving average with ``decay``).
+    ``start`` is the fraction of the training steps after which averaging begins. The
+    averaged weights are the ones validated and saved."""
+
+    name: str = "none"
+    start: float = 0.5
+    decay: float = 0.999
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start < 1 or not 0 < self.decay < 1:
+            raise ConfigError("average: start must be in [0, 1) and decay in (0, 1)")
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Everything a training run needs; saved as ``config.json`` in the run dir."""
 
@@ -162,6 +178,7 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    average: AverageConfig = field(default_factory=AverageConfig)
     clips: ClipConfig = field(default_factory=ClipConfig)
     augment: tuple[Mapping[str, Any], ...] = ()
     epochs: int = 30
@@ -237,6 +254,7 @@ class TrainConfig:
                 optim=_build(OptimConfig, raw.get("optim", {}), "optim."),
                 schedule=_build(ScheduleConfig, raw.get("schedule", {}), "schedule."),
                 loss=_build(LossConfig, raw.get("loss", {}), "loss."),
+                average=_build(AverageConfig, raw.get("average", {}), "average."),
                 clips=ClipConfig.from_dict(raw.get("clips", {})),
                 augment=tuple(dict(a) for a in augment),
                 **top,
@@ -245,7 +263,17 @@ class TrainConfig:
             raise ConfigError(f"bad config value: {exc}") from None
 
 
-_NESTED = ("data", "features", "model", "optim", "schedule", "loss", "clips", "augment")
+_NESTED = (
+    "data",
+    "features",
+    "model",
+    "optim",
+    "schedule",
+    "loss",
+    "average",
+    "clips",
+    "augment",
+)
 D = TypeVar("D")
 
 

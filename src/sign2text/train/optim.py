@@ -1,4 +1,4 @@
-"""Optimizer, scheduler and loss registries (``create_x(name, ...)``)."""
+"""Optimizer, scheduler, loss and weight-averaging registries (``create_x(name, ...)``)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,20 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from sign2text.registry import Registry
-from sign2text.train.config import LossConfig, OptimConfig, ScheduleConfig
+from sign2text.train.config import AverageConfig, LossConfig, OptimConfig, ScheduleConfig
 
 OptimizerFactory = Callable[[list[dict[str, Any]], OptimConfig], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer, ScheduleConfig, int, int], Any]
 CriterionFactory = Callable[[LossConfig], nn.Module]
+AveragerFactory = Callable[[nn.Module, AverageConfig], AveragedModel | None]
 
 OPTIMIZERS: Registry[OptimizerFactory] = Registry("optimizer")
 SCHEDULERS: Registry[SchedulerFactory] = Registry("scheduler")
 CRITERIONS: Registry[CriterionFactory] = Registry("loss")
+AVERAGERS: Registry[AveragerFactory] = Registry("weight averaging")
 
 # Schedulers stepped once per optimizer step; the others once per epoch on the
 # validation loss.
@@ -137,3 +140,26 @@ def _focal(cfg: LossConfig) -> nn.Module:
 def create_criterion(cfg: LossConfig) -> nn.Module:
     """The loss ``cfg.name``."""
     return CRITERIONS.get(cfg.name)(cfg)
+
+
+# Buffers (BatchNorm running statistics) are averaged with the weights, so the averaged
+# model needs no extra pass over the training data.
+@AVERAGERS.register("none")
+def _no_average(model: nn.Module, cfg: AverageConfig) -> AveragedModel | None:
+    return None
+
+
+@AVERAGERS.register("uniform")
+def _uniform(model: nn.Module, cfg: AverageConfig) -> AveragedModel | None:
+    return AveragedModel(model, use_buffers=True)
+
+
+@AVERAGERS.register("ema")
+def _ema(model: nn.Module, cfg: AverageConfig) -> AveragedModel | None:
+    ema = get_ema_multi_avg_fn(cfg.decay)  # type: ignore[no-untyped-call]
+    return AveragedModel(model, multi_avg_fn=ema, use_buffers=True)
+
+
+def create_averager(model: nn.Module, cfg: AverageConfig) -> AveragedModel | None:
+    """The weight averager ``cfg.name`` of ``model`` (``None`` for ``none``)."""
+    return AVERAGERS.get(cfg.name)(model, cfg)

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader, DistributedSampler, Sampler, WeightedRandomSampler
 
 from sign2text.data.sample import Sample
@@ -40,7 +41,13 @@ from sign2text.models import create_model, read_checkpoint, save_checkpoint
 from sign2text.train import data as tdata
 from sign2text.train.config import TrainConfig
 from sign2text.train.loader import ClipDataset, collate
-from sign2text.train.optim import PER_STEP, create_criterion, create_optimizer, create_scheduler
+from sign2text.train.optim import (
+    PER_STEP,
+    create_averager,
+    create_criterion,
+    create_optimizer,
+    create_scheduler,
+)
 
 log = logging.getLogger(__name__)
 
@@ -349,10 +356,12 @@ class Trainer:
         optimizer = create_optimizer(model, cfg.optim)
         scheduler = create_scheduler(optimizer, cfg.schedule, steps, cfg.epochs)
         criterion = create_criterion(cfg.loss)
+        averaged = create_averager(model, cfg.average)
+        average_from = int(cfg.average.start * cfg.epochs * steps)
         state = {"epoch": 0, "best": float("nan"), "best_epoch": -1, "bad_epochs": 0}
         history: list[dict[str, float]] = []
         if self.resume:
-            state, history = self._restore(model, optimizer, scheduler)
+            state, history = self._restore(model, optimizer, scheduler, averaged)
         if self.dist.world > 1:
             from torch.nn.parallel import DistributedDataParallel
 
@@ -370,10 +379,22 @@ class Trainer:
             stopped = int(state["bad_epochs"]) >= cfg.patience
             for epoch in range(int(state["epoch"]), cfg.epochs if not stopped else 0):
                 row = self._train_epoch(
-                    model, train_loader, optimizer, scheduler, criterion, epoch, steps
+                    model,
+                    train_loader,
+                    optimizer,
+                    scheduler,
+                    criterion,
+                    epoch,
+                    steps,
+                    averaged,
+                    average_from,
+                )
+                # The run delivers the averaged weights once averaging has begun.
+                delivered = (
+                    averaged.module if averaged is not None and int(averaged.n_averaged) else model
                 )
                 if val_loader is not None:
-                    values, _ = self._validate(model, val_loader, criterion)
+                    values, _ = self._validate(delivered, val_loader, criterion)
                     row.update({f"val_{k}": v for k, v in values.items()})
                     current = values[cfg.monitor]
                 else:
@@ -392,7 +413,7 @@ class Trainer:
                     self._log_epoch(writer, row, epoch)
                     metrics = {k: v for k, v in row.items() if k.startswith("val_")}
                     if improved:
-                        self._save(self.run_dir / "best.pt", model, metrics, {"epoch": epoch})
+                        self._save(self.run_dir / "best.pt", delivered, metrics, {"epoch": epoch})
                     resume = {
                         "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict(),
@@ -400,8 +421,15 @@ class Trainer:
                         "history": history,
                         "rng": _rng_state(),
                     }
+                    if averaged is not None:
+                        # last.pt holds the delivered weights; training resumes from these.
+                        resume["model"] = _unwrap(model).state_dict()
+                        resume["averaged"] = averaged.state_dict()
                     self._save(
-                        self.run_dir / "last.pt", model, metrics, {"epoch": epoch, "resume": resume}
+                        self.run_dir / "last.pt",
+                        delivered,
+                        metrics,
+                        {"epoch": epoch, "resume": resume},
                     )
                     self._write_json("history.json", history)
                 log.info("epoch %d: %s", epoch, ", ".join(f"{k}={v:.4g}" for k, v in row.items()))
@@ -449,6 +477,8 @@ class Trainer:
         criterion: nn.Module,
         epoch: int,
         steps: int,
+        averaged: AveragedModel | None = None,
+        average_from: int = 0,
     ) -> dict[str, float]:
         model.train()
         loader.dataset.set_epoch(epoch)  # type: ignore[attr-defined]
@@ -476,6 +506,8 @@ class Trainer:
             optimizer.step()
             if self.cfg.schedule.name in PER_STEP:
                 scheduler.step()
+            if averaged is not None and epoch * steps + step >= average_from:
+                averaged.update_parameters(_unwrap(model))
             total += float(loss.detach()) * len(target)
             correct += int((logits.argmax(1) == target).sum())
             count += len(target)
@@ -494,7 +526,11 @@ class Trainer:
                 writer.add_scalar(key.replace("_", "/", 1), value, epoch + 1)
 
     def _restore(
-        self, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        scheduler: Any,
+        averaged: AveragedModel | None = None,
     ) -> tuple[dict[str, Any], list[dict[str, float]]]:
         path = self.run_dir / "last.pt"
         if not path.exists():
@@ -504,8 +540,12 @@ class Trainer:
             raise ModelError(f"{path}: no resume state")
         if ckpt["model"]["args"] != self.model_args or list(ckpt["labels"]) != self.labels:
             raise ConfigError(f"--resume: {path} was trained with another model or vocabulary")
-        model.load_state_dict(ckpt["state_dict"])
         res = ckpt["resume"]
+        if ("averaged" in res) != (averaged is not None):
+            raise ConfigError(f"--resume: {path} was trained with another average setting")
+        model.load_state_dict(res.get("model", ckpt["state_dict"]))
+        if averaged is not None:
+            averaged.load_state_dict(res["averaged"])
         optimizer.load_state_dict(res["optimizer"])
         scheduler.load_state_dict(res["scheduler"])
         _set_rng_state(res["rng"])
