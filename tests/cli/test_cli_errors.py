@@ -76,6 +76,9 @@ def test_config_files_that_are_not_tables(
         ["live", "--video", "clip.mp4", "--seconds", "-5"],
         ["convert", "x.npz", "out", "--to", "pose", "--fps", "nan"],
         ["extract", "videos", "out", "--workers", "-1"],
+        ["extract", "videos", "out", "--workers", "100000"],
+        ["recognize", "clip.mp4", "--threads", "100000"],
+        ["recognize", "clip.mp4", "--threads", "0"],
     ],
 )
 def test_bad_numbers_are_usage_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:

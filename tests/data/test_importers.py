@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -332,6 +333,24 @@ def test_write_pose_round_trip(tmp_path: Path) -> None:
     assert fps == 25
     np.testing.assert_allclose(back, sample.landmarks, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(np.isnan(back), np.isnan(sample.landmarks))
+
+
+@pytest.mark.parametrize(
+    ("fps", "width", "height", "message"),
+    [
+        (25, 65536, 480, "width and height must be 1 to 65535"),
+        (25, 640, 0, "width and height must be 1 to 65535"),
+        (1e300, 640, 480, "frame rate 1e+300"),
+        (0, 640, 480, "frame rate 0"),
+    ],
+)
+def test_write_pose_rejects_what_the_header_cannot_hold(
+    tmp_path: Path, fps: float, width: int, height: int, message: str
+) -> None:
+    path = tmp_path / "x.pose"
+    with pytest.raises(DatasetError, match=re.escape(message)):
+        write_pose(path, _random_sample(), fps=fps, width=width, height=height)
+    assert not path.exists()
 
 
 def test_pose_folder_label_layout_and_garbage(tmp_path: Path) -> None:

@@ -45,3 +45,12 @@ def test_recognizes_real_clips(recognizer: Recognizer, videos_dir: Path, clip: s
     assert result.label == clip.split("__")[0]
     assert result.top_k[0][0] == result.label
     assert result.timings["total_ms"] > 0
+
+
+@pytest.mark.parametrize("threads", [0, 65, 100_000])
+def test_thread_counts_outside_1_to_64_are_config_errors(threads: int) -> None:
+    from sign2text.errors import ConfigError
+    from sign2text.runtime.onnx_model import OnnxClassifier
+
+    with pytest.raises(ConfigError, match=f"threads must be 1 to 64, got {threads}"):
+        OnnxClassifier(bundled_model_path(), threads=threads)

@@ -64,6 +64,8 @@ def test_configs_parse_and_overrides_apply() -> None:
     ("override", "message"),
     [
         ("epochs=1.5", "epochs must be int"),
+        ("epochs=99999999999999999999", "epochs must be 1 to 100000"),
+        ("batch_size=0", "batch_size 1 to 65536"),
         ("batch_size=true", "batch_size must be int"),
         ("seed=-1", "seed"),
         ("optim.lr=-1", "optim.lr must be > 0"),

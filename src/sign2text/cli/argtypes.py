@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 
 
 def _number(text: str) -> float:
@@ -54,3 +55,17 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
     return value
+
+
+def int_range(low: int, high: int) -> Callable[[str], int]:
+    """A whole number in ``[low, high]`` (thread and worker counts: a huge count must
+    be a usage error, not thousands of threads)."""
+
+    def parse(text: str) -> int:
+        value = _integer(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low} to {high}: {text!r}")
+        return value
+
+    parse.__name__ = f"int {low}..{high}"
+    return parse

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from sign2text.cli.argtypes import non_negative_int, positive_float
+from sign2text.cli.argtypes import int_range, positive_float
 
 
 def register(sub: Any) -> None:
@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
     p.add_argument("dataset", type=Path, help="a video dataset folder (e.g. <root>/<label>/*.mp4)")
     p.add_argument("out", type=Path, help="output folder")
     p.add_argument(
-        "--workers", type=non_negative_int, default=1, help="worker processes (0: in-process)"
+        "--workers", type=int_range(0, 64), default=1, help="worker processes (0: in-process)"
     )
     p.add_argument("--shard", default="0/1", help="i/n: do shard i of n (0-based), e.g. 2/4")
     p.add_argument("--fps", type=positive_float, help="resample clips to this frame rate first")

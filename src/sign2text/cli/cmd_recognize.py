@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sign2text.cli.argtypes import positive_float
+from sign2text.cli.argtypes import int_range, positive_float
 
 
 def register(sub: Any) -> None:
@@ -29,7 +29,9 @@ def register(sub: Any) -> None:
         type=positive_float,
         help="frames per second given to Holistic (default: recognizer's)",
     )
-    p.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads (default 1)")
+    p.add_argument(
+        "--threads", type=int_range(1, 64), default=1, help="ONNX Runtime threads (default 1)"
+    )
     p.add_argument(
         "--vocab",
         type=Path,

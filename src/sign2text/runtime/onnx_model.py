@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sign2text.errors import InputError, ModelError
+from sign2text.errors import ConfigError, InputError, ModelError
 from sign2text.runtime.metadata import METADATA_KEY, ModelMetadata, parse_metadata
 
 
@@ -21,21 +21,28 @@ def softmax(logits: NDArray[np.float32]) -> NDArray[np.float32]:
     return out
 
 
+# ORT starts every thread it is given; thousands of them look like a hang.
+MAX_THREADS = 64
+
+
 class OnnxClassifier:
     """An ONNX Runtime session over an export of :func:`sign2text.export.export_onnx`.
 
     ``threads`` sets ONNX Runtime's intra-op threads (1 is fastest for these small
-    models at batch 1 and leaves the other cores to MediaPipe).
+    models at batch 1 and leaves the other cores to MediaPipe), 1 to :data:`MAX_THREADS`.
     """
 
     def __init__(self, path: str | Path, *, threads: int = 1) -> None:
         import onnxruntime as ort
 
+        if not 1 <= int(threads) <= MAX_THREADS:
+            raise ConfigError(f"threads must be 1 to {MAX_THREADS}, got {threads}")
+
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelError(f"{self.path}: model file not found")
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = max(1, int(threads))
+        opts.intra_op_num_threads = int(threads)
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         try:

@@ -152,6 +152,11 @@ class LossConfig:
             raise ConfigError("loss: label_smoothing must be in [0, 1) and gamma >= 0")
 
 
+# Far beyond any real run; larger values are typing mistakes (or overflow torch).
+MAX_EPOCHS = 100_000
+MAX_BATCH = 65_536
+
+
 @dataclass(frozen=True)
 class AverageConfig:
     """Weight averaging: ``name`` none | uniform (SWA: the mean of the weights after
@@ -203,8 +208,11 @@ class TrainConfig:
             raise ConfigError(f"monitor must be one of {', '.join(MONITORS)}")
         if self.device not in DEVICES:
             raise ConfigError(f"device must be one of {', '.join(DEVICES)}")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ConfigError("epochs and batch_size must be >= 1")
+        if not 1 <= self.epochs <= MAX_EPOCHS or not 1 <= self.batch_size <= MAX_BATCH:
+            raise ConfigError(
+                f"epochs must be 1 to {MAX_EPOCHS} and batch_size 1 to {MAX_BATCH}, "
+                f"got {self.epochs} and {self.batch_size}"
+            )
         if not 0 <= self.num_workers <= 8:
             raise ConfigError("num_workers must be in 0..8")
         if self.seed < 0 or self.num_threads < 0 or self.max_steps_per_epoch < 0:

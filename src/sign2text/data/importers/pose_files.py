@@ -177,14 +177,26 @@ def _header_components() -> list[object]:
     ]
 
 
+MAX_POSE_SIDE = 65535
+MAX_POSE_FPS = 10_000.0
+
+
 def pose_bytes(sample: Sample, fps: float, width: int, height: int) -> bytes:
     """Serialise ``sample`` as a pose-format file (header v0.2, holistic components)."""
     from pose_format import Pose
     from pose_format.numpy.pose_body import NumPyPoseBody
     from pose_format.pose_header import PoseHeader, PoseHeaderDimensions
 
-    if width <= 0 or height <= 0 or fps <= 0:
-        raise DatasetError(f"bad .pose geometry: fps={fps}, {width}x{height}")
+    # The header stores width and height as uint16 and the frame rate as float32.
+    if not (0 < width <= MAX_POSE_SIDE and 0 < height <= MAX_POSE_SIDE):
+        raise DatasetError(
+            f"bad .pose image size {width}x{height}: width and height must be 1 to "
+            f"{MAX_POSE_SIDE} pixels"
+        )
+    if not 0 < fps <= MAX_POSE_FPS:
+        raise DatasetError(
+            f"bad .pose frame rate {fps}: must be above 0 and at most {MAX_POSE_FPS}"
+        )
     lm = np.asarray(sample.landmarks, dtype=np.float32)
     order = np.concatenate([c.part.indices for c in COMPONENTS])
     xyz = lm[:, order].copy()
