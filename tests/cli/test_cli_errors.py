@@ -153,8 +153,9 @@ def test_cv_report_checks_its_runs_before_writing(
     assert "no such training run" in one_line_error(capsys.readouterr().err)
     run = tmp_path / "fold-0"
     (run / "test").mkdir(parents=True)
-    for name in ("config.json", "split.json", "best.pt"):
+    for name in ("config.json", "best.pt"):
         (run / name).write_text("{}")
+    (run / "split.json").write_text('{"protocol": "signer-folds-5/0"}')
     (run / "test" / "report.json").write_text("{")
     assert main(["cv-report", str(run), "--out", str(out)]) == 2
     assert "report.json" in one_line_error(capsys.readouterr().err)

@@ -21,7 +21,7 @@ from sign2text.data.splits import (
     random_split,
     save_split,
 )
-from sign2text.errors import DatasetError
+from sign2text.errors import ConfigError, DatasetError
 
 
 def _samples(signers: int = 6, labels: int = 4, per: int = 5) -> list[Sample]:
@@ -99,6 +99,27 @@ def test_split_file_round_trip(tmp_path: Path) -> None:
     for part in ("train", "val", "test"):
         ids = sorted(samples[i].source_id for i in split[part])
         assert sorted(list(reversed(samples))[i].source_id for i in back[part]) == ids
+
+
+def test_save_split_never_overwrites_what_is_not_a_split(tmp_path: Path) -> None:
+    samples = _samples()
+    split = make_signer_split(samples, seed=2)
+    dataset = tmp_path / "data.npz"
+    dataset.write_bytes(b"PK\x03\x04 a pack")
+    with pytest.raises(DatasetError, match="exists and is not a split file; not overwritten"):
+        save_split(dataset, split, samples)
+    assert dataset.read_bytes() == b"PK\x03\x04 a pack"
+    save_split(tmp_path / "s.json", split, samples)
+    save_split(tmp_path / "s.json", make_signer_split(samples, seed=3), samples)  # a split: ok
+
+
+def test_a_split_without_training_samples_is_not_written(tmp_path: Path) -> None:
+    samples = _samples(signers=1, labels=2, per=50)
+    # 1 - 0.99 - 0.01 is a float just above 0: every label rounds to no training sample.
+    split = random_split(samples, train=1 - 0.99 - 0.01, val=0.99, seed=0)
+    with pytest.raises(ConfigError, match="no training samples"):
+        save_split(tmp_path / "s.json", split, samples)
+    assert not (tmp_path / "s.json").exists()
 
 
 def test_split_file_errors_name_the_file(tmp_path: Path) -> None:

@@ -34,7 +34,10 @@ def pack(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_folds_report_and_final_export(
-    pack: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pack: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     common = [
         "--set",
@@ -75,6 +78,32 @@ def test_folds_report_and_final_export(
     # The fold exports were scratch files: none is left, nor their hidden folder.
     left = sorted(p.name for p in report_dir.iterdir())
     assert not [n for n in left if n.startswith(("fold-", "."))], left
+
+    # Refused before anything is written: a fold given twice, a run that is not a fold
+    # run, a bundle path that is not an .onnx file (here: the final checkpoint itself),
+    # and --bundle without --final.
+    ckpt_bytes = (final / "best.pt").read_bytes()
+    refused = [
+        ([str(runs[0]), str(runs[0]), str(runs[1])], "given twice"),
+        ([str(runs[0]), str(final)], "not a signer-fold run"),
+        (
+            [
+                *map(str, runs),
+                "--final",
+                str(final / "best.pt"),
+                "--bundle",
+                str(final / "best.pt"),
+            ],
+            "the bundled model is an .onnx file",
+        ),
+        ([*map(str, runs), "--bundle", str(bundle)], "--bundle needs --final"),
+    ]
+    for args, message in refused:
+        capsys.readouterr()
+        assert main(["cv-report", *args, "--out", str(tmp_path / "cv_refused")]) == 2
+        assert message in capsys.readouterr().err
+        assert not (tmp_path / "cv_refused").exists()
+    assert (final / "best.pt").read_bytes() == ckpt_bytes
 
     # Interrupted while quantizing the second fold: nothing is left behind either.
     import sign2text.export as export_module

@@ -13,6 +13,7 @@ import pytest
 
 from sign2text.data.importers import load_landmarks
 from sign2text.data.sample import Sample
+from sign2text.errors import InputError
 from sign2text.features.core import FeatureConfig
 from sign2text.train import metrics
 from sign2text.train.data import compute_all, pad_batch
@@ -97,6 +98,16 @@ def test_report_files_and_out_of_vocabulary(data_dir: Path, tmp_path: Path) -> N
     md = (tmp_path / "report.md").read_text()
     assert "| coffee | 2 |" in md and "![confusion matrix](confusion.png)" in md
     assert (tmp_path / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_no_sample_in_the_vocabulary_is_an_error(data_dir: Path, tmp_path: Path) -> None:
+    samples = load_landmarks(data_dir / "samples" / "traduttore" / "MP_Data")
+    known = tuple(sorted(s.label for s in samples))
+    predictor = _centroid_predictor(samples, known)
+    strangers = [Sample(s.landmarks, "cow", s.signer, s.source_id) for s in samples]
+    with pytest.raises(InputError, match="none of the 3 samples has a label of the model"):
+        evaluate(predictor, strangers, out_dir=tmp_path / "report")
+    assert not (tmp_path / "report").exists()
 
 
 def test_numpy_predictor_path_never_imports_torch(data_dir: Path, tmp_path: Path) -> None:

@@ -28,9 +28,15 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from sign2text.errors import ConfigError
     from sign2text.io.atomic import atomic_write_bytes
     from sign2text.train.cv import cv_report, export_final
 
+    if args.bundle is not None:
+        if args.final is None:
+            raise ConfigError("--bundle needs --final (the checkpoint whose export is bundled)")
+        if args.bundle.suffix != ".onnx":
+            raise ConfigError(f"--bundle {args.bundle}: the bundled model is an .onnx file")
     result = cv_report(
         args.runs, args.out, progress=None if args.quiet else lambda it: tqdm(it, desc="folds")
     )

@@ -198,8 +198,24 @@ def random_split(
 
 
 def save_split(path: str | Path, split: Split, samples: Sequence[Sample]) -> None:
-    """Write a split as JSON (atomically)."""
-    atomic_write_text(path, json.dumps(split.to_json(samples), indent=1) + "\n")
+    """Write a split as JSON (atomically). An existing file is replaced only when it is
+    a split file itself: a dataset, or anything else, given as the output is kept."""
+    p = Path(path)
+    if p.exists() and not _is_split_file(p):
+        raise DatasetError(f"{p}: exists and is not a split file; not overwritten")
+    if not split.parts.get("train"):
+        raise ConfigError("the split has no training samples; lower val/test")
+    atomic_write_text(p, json.dumps(split.to_json(samples), indent=1) + "\n")
+
+
+def _is_split_file(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            head = f.read(1 << 20)
+        data = json.loads(head)
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("format") == SPLIT_FORMAT
 
 
 def load_split(path: str | Path, samples: Sequence[Sample]) -> Split:

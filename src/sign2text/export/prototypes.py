@@ -28,7 +28,7 @@ def store_prototypes(
     *,
     per_word: int = PROTOTYPES_PER_WORD,
     progress: Progress = lambda it: it,
-    threads: int = 0,
+    threads: int = 1,
 ) -> ClassPrototypes:
     """Compute the built-in prototypes of ``model`` from ``samples`` and write them into
     its metadata (atomically); returns them."""

@@ -138,6 +138,12 @@ class ScheduleConfig:
     factor: float = 0.5
     patience: int = 3
 
+    def __post_init__(self) -> None:
+        if self.warmup_epochs < 0 or not 0 <= self.min_lr_ratio <= 1:
+            raise ConfigError("schedule: warmup_epochs must be >= 0 and min_lr_ratio in [0, 1]")
+        if not 0 < self.pct_start < 1 or not 0 < self.factor < 1 or self.patience < 0:
+            raise ConfigError("schedule: pct_start and factor must be in (0, 1) and patience >= 0")
+
 
 @dataclass(frozen=True)
 class LossConfig:
@@ -212,6 +218,10 @@ class TrainConfig:
             raise ConfigError(
                 f"epochs must be 1 to {MAX_EPOCHS} and batch_size 1 to {MAX_BATCH}, "
                 f"got {self.epochs} and {self.batch_size}"
+            )
+        if self.patience < 1:
+            raise ConfigError(
+                f"patience must be >= 1 (epochs without improvement), got {self.patience}"
             )
         if not 0 <= self.num_workers <= 8:
             raise ConfigError("num_workers must be in 0..8")

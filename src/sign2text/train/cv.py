@@ -64,14 +64,24 @@ def _run_reports(runs: Sequence[str | Path]) -> list[dict[str, Any]]:
     """The test reports of ``runs``, after checking each is a finished fold run (before
     anything is written)."""
     reports = []
+    seen: set[Path] = set()
     for run_path in runs:
         run = Path(run_path)
         if not run.is_dir():
             raise ConfigError(f"{run}: no such training run folder")
+        if run.resolve() in seen:
+            raise ConfigError(f"{run}: given twice (each fold counts once)")
+        seen.add(run.resolve())
         for name in ("config.json", "split.json", "best.pt"):
             if not (run / name).is_file():
                 raise ConfigError(f"{run}: not a finished training run ({name} missing)")
-        _read_json(run / "split.json")
+        split = _read_json(run / "split.json")
+        protocol = split.get("protocol") if isinstance(split, dict) else None
+        if not isinstance(protocol, str) or not protocol.startswith("signer-folds-"):
+            raise ConfigError(
+                f"{run}: not a signer-fold run (split protocol {protocol!r}; train with "
+                "--set data.split=folds --set data.fold=K)"
+            )
         report = _read_json(run / "test" / "report.json")
         if not isinstance(report, dict) or "n_evaluated" not in report:
             raise ConfigError(f"{run / 'test' / 'report.json'}: not an evaluation report")

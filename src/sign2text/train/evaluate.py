@@ -213,7 +213,8 @@ def in_vocabulary(
 ) -> tuple[list[Sample], NDArray[np.int64]]:
     """The samples whose label the model knows, and their class indices.
 
-    Raises :class:`InputError` for an empty set; the others are counted in the report
+    Raises :class:`InputError` for an empty set or when no label is the model's; the
+    others are counted in the report
     (``out_of_vocabulary``), never silently dropped.
     """
     if not samples:
@@ -221,6 +222,13 @@ def in_vocabulary(
     index = {lab: i for i, lab in enumerate(labels)}
     inside = [s for s in samples if s.label in index]
     outside = len(samples) - len(inside)
+    if not inside:
+        seen = sorted({s.label for s in samples})
+        shown = ", ".join(seen[:8]) + (", ..." if len(seen) > 8 else "")
+        raise InputError(
+            f"none of the {len(samples)} samples has a label of the model "
+            f"(dataset labels: {shown}; the model knows {len(labels)} words)"
+        )
     if outside:
         log.warning("%d samples have labels outside the model's vocabulary", outside)
     return inside, np.array([index[s.label] for s in inside], dtype=np.int64)
