@@ -176,6 +176,46 @@ def test_garbage_checkpoint_with_a_matching_checksum(
     assert "not a readable torch checkpoint" in one_line_error(capsys.readouterr().err)
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"model": "conv_transformer"}, "checkpoint 'model' must be a table of name and args"),
+        ({"model": {"name": "mlp", "args": {}}}, "checkpoint 'model' must be a table"),
+        ({"labels": []}, "checkpoint 'labels' must list at least 2 words"),
+        ({"labels": ["a", 2]}, "checkpoint 'labels' must list at least 2 words"),
+        ({"labels": ["a", "b", "c"]}, "checkpoint has 3 labels for a model of 2 classes"),
+        ({"state_dict": [1, 2]}, "checkpoint 'state_dict' and 'features' must be tables"),
+    ],
+)
+def test_well_formed_checkpoints_with_wrong_contents(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: dict[str, object], message: str
+) -> None:
+    """A checkpoint in the right format, with a matching checksum, whose entries are of
+    the wrong kind: a one-line error naming the entry, not a TypeError or AxisError."""
+    torch = pytest.importorskip("torch")
+    import io
+
+    from sign2text.io.atomic import write_checked
+    from sign2text.models import create_model
+    from sign2text.models.checkpoint import CHECKPOINT_FORMAT
+
+    model = create_model("mlp", in_dim=8, num_classes=2)
+    ckpt = {
+        "format": CHECKPOINT_FORMAT,
+        "model": {"name": "mlp", "args": {"in_dim": 8, "num_classes": 2}},
+        "state_dict": model.state_dict(),
+        "labels": ["hello", "bye"],
+        "features": {},
+        **change,
+    }
+    buf = io.BytesIO()
+    torch.save(ckpt, buf)
+    path = tmp_path / "best.pt"
+    write_checked(path, buf.getvalue())
+    assert main(["export", str(path), "--out", str(tmp_path / "e")]) == 2
+    assert message in one_line_error(capsys.readouterr().err)
+
+
 def test_serve_checks_the_vocabulary_before_starting(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -215,3 +255,22 @@ def test_model_whose_metadata_does_not_fit_its_graph(
     model = tmp_path / "fewer_labels.onnx"
     assert main(["recognize", str(videos_dir / HELLO), "--model", str(model)]) == 2
     assert "disagree" in one_line_error(capsys.readouterr().err)
+
+
+def test_a_broken_model_is_named_even_with_a_user_vocabulary(
+    videos_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With a user vocabulary file present, a broken --model was reported as "a
+    vocabulary made for another model"; the model's own fault comes first."""
+    vocab = tmp_path / "vocabulary.json"
+    vocab.write_text("{}")
+    monkeypatch.setenv("SIGN2TEXT_VOCAB", str(vocab))
+    broken = tmp_path / "model.onnx"
+    broken.write_text("not a model")
+    assert main(["recognize", str(videos_dir / HELLO), "--model", str(broken)]) == 2
+    line = one_line_error(capsys.readouterr().err)
+    assert "not a loadable ONNX model" in line and "vocabulary" not in line
+    assert vocab.read_text() == "{}"

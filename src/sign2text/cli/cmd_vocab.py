@@ -87,6 +87,12 @@ def open_vocabulary(path: Path | None, model: Path | None) -> UserVocabulary | N
         path = default_vocab_path()
         if not path.is_file():
             return None
+    if model is not None:
+        # A broken --model must be reported as such, not as "a vocabulary made for
+        # another model" (its checksum matches no vocabulary).
+        from sign2text.runtime import OnnxClassifier
+
+        OnnxClassifier(model)
     model_path = model if model is not None else bundled_model_path()
     return UserVocabulary.load(path, model_sha256=model_identity(model_path))
 

@@ -113,6 +113,28 @@ def read_checkpoint(path: str | Path, *, verify: bool = True) -> dict[str, Any]:
     for key in ("model", "state_dict", "labels", "features"):
         if key not in ckpt:
             raise ModelError(f"{p}: checkpoint lacks {key!r}")
+    spec = ckpt["model"]
+    if (
+        not isinstance(spec, dict)
+        or not isinstance(spec.get("name"), str)
+        or not isinstance(spec.get("args"), dict)
+        or not {"in_dim", "num_classes"} <= set(spec["args"])
+    ):
+        raise ModelError(f"{p}: checkpoint 'model' must be a table of name and args")
+    labels = ckpt["labels"]
+    if (
+        not isinstance(labels, list | tuple)
+        or len(labels) < 2
+        or not all(isinstance(lab, str) for lab in labels)
+    ):
+        raise ModelError(f"{p}: checkpoint 'labels' must list at least 2 words")
+    if spec["args"]["num_classes"] != len(labels):
+        raise ModelError(
+            f"{p}: checkpoint has {len(labels)} labels for a model of "
+            f"{spec['args']['num_classes']} classes"
+        )
+    if not isinstance(ckpt["state_dict"], dict) or not isinstance(ckpt["features"], dict):
+        raise ModelError(f"{p}: checkpoint 'state_dict' and 'features' must be tables")
     return ckpt
 
 
