@@ -59,7 +59,8 @@ class FeatureConfig:
             raise ConfigError(f"features.dims must be 2 or 3, got {self.dims}")
         if self.frames is not None and not 2 <= self.frames <= MAX_FRAMES:
             raise ConfigError(
-                f"features.frames must be 2 to {MAX_FRAMES} or null, got {self.frames}"
+                f"features.frames must be 2 to {MAX_FRAMES}, or 0 (in TOML) for no "
+                f"resampling, got {self.frames}"
             )
         sk.subset(self.subsets)  # validates the names
 
