@@ -6,6 +6,7 @@ import json
 import re
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from sign2text.data.pack import read_pack, write_pack  # noqa: E402
 from sign2text.data.sample import Sample  # noqa: E402
 from sign2text.data.splits import load_split  # noqa: E402
 from sign2text.errors import ConfigError  # noqa: E402
+from sign2text.features.core import FeatureConfig  # noqa: E402
 from sign2text.models import create_model, load_checkpoint, read_checkpoint  # noqa: E402
 from sign2text.train.config import TrainConfig, load_config  # noqa: E402
 from sign2text.train.data import compute_all, pad_batch  # noqa: E402
@@ -94,6 +96,24 @@ def test_bad_config_values_are_config_errors(override: str, message: str) -> Non
         create_model(cfg.model.name, in_dim=8, num_classes=3, **dict(cfg.model.args))
 
 
+def _assert_best_reproduces_val_accuracy(
+    run: Path, samples: list[Sample], result: Any
+) -> tuple[list[Sample], dict[str, Any]]:
+    """best.pt, rebuilt, scores the run's val part as the history recorded for its
+    best epoch; returns that val part and the checkpoint dict."""
+    model, ckpt = load_checkpoint(run / "best.pt")
+    split = json.loads((run / "split.json").read_text())
+    by_id = {s.source_id: s for s in samples}
+    val = [by_id[i] for i in split["parts"]["val"]]
+    x, m = pad_batch(compute_all(val, FeatureConfig.from_dict(ckpt["features"])))
+    with torch.no_grad():
+        pred = model(torch.from_numpy(x), torch.from_numpy(m)).argmax(1).numpy()
+    y = np.array([ckpt["labels"].index(s.label) for s in val])
+    best = result.history[result.best_epoch]
+    assert float((pred == y).mean()) == pytest.approx(best["val_accuracy"], abs=1e-6)
+    return val, ckpt
+
+
 def test_loss_falls_and_checkpoint_reproduces_val_accuracy(
     samples: list[Sample], tmp_path: Path
 ) -> None:
@@ -105,21 +125,13 @@ def test_loss_falls_and_checkpoint_reproduces_val_accuracy(
         assert (tmp_path / "run" / name).is_file(), name
     assert any((tmp_path / "run" / "tb").iterdir())
     # The best checkpoint rebuilds a model whose val accuracy is the one recorded.
-    model, ckpt = load_checkpoint(tmp_path / "run" / "best.pt")
-    split = json.loads((tmp_path / "run" / "split.json").read_text())
-    by_id = {s.source_id: s for s in samples}
-    val = [by_id[i] for i in split["parts"]["val"]]
+    val, ckpt = _assert_best_reproduces_val_accuracy(tmp_path / "run", samples, result)
     # The run's split file is a split file `sign2text evaluate --split-file` reads.
     position = {s.source_id: i for i, s in enumerate(samples)}
     assert load_split(tmp_path / "run" / "split.json", samples).parts["val"] == sorted(
         position[s.source_id] for s in val
     )
-    x, m = pad_batch(compute_all(val, cfg.features))
-    with torch.no_grad():
-        pred = model(torch.from_numpy(x), torch.from_numpy(m)).argmax(1).numpy()
-    y = np.array([ckpt["labels"].index(s.label) for s in val])
     best = result.history[result.best_epoch]
-    assert float((pred == y).mean()) == pytest.approx(best["val_accuracy"], abs=1e-6)
     assert ckpt["metrics"]["val_accuracy"] == pytest.approx(best["val_accuracy"])
     assert json.loads((tmp_path / "run" / "test" / "report.json").read_text())["n_samples"] > 0
 
@@ -173,16 +185,7 @@ def test_weight_averaging_delivers_the_mean_of_the_weights(
     assert averaged.keys() == raw.keys()
     assert any(not torch.equal(averaged[k], raw[k]) for k in raw if "running_mean" in k)
     assert any(not torch.equal(averaged[k], raw[k]) for k in raw if k.endswith("weight"))
-    model, best_ckpt = load_checkpoint(tmp_path / "run" / "best.pt")
-    split = json.loads((tmp_path / "run" / "split.json").read_text())
-    by_id = {s.source_id: s for s in samples}
-    val = [by_id[i] for i in split["parts"]["val"]]
-    x, m = pad_batch(compute_all(val, cfg.features))
-    with torch.no_grad():
-        pred = model(torch.from_numpy(x), torch.from_numpy(m)).argmax(1).numpy()
-    y = np.array([best_ckpt["labels"].index(s.label) for s in val])
-    best = result.history[result.best_epoch]
-    assert float((pred == y).mean()) == pytest.approx(best["val_accuracy"], abs=1e-6)
+    _assert_best_reproduces_val_accuracy(tmp_path / "run", samples, result)
     with pytest.raises(ConfigError, match="another average setting"):
         train(
             _cfg("epochs=3", "max_steps_per_epoch=3"),
