@@ -274,3 +274,19 @@ def test_a_broken_model_is_named_even_with_a_user_vocabulary(
     line = one_line_error(capsys.readouterr().err)
     assert "not a loadable ONNX model" in line and "vocabulary" not in line
     assert vocab.read_text() == "{}"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["evaluate", "m.onnx", "x.npz", "--split", "train"], "give --split-file too"),
+        (["export", "best.pt", "--split-file", "s.json"], "give --data too"),
+        (["export", "best.pt", "--data", "x.npz", "--split", "val"], "give --split-file too"),
+    ],
+)
+def test_options_that_need_another_are_not_ignored(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--split`` without ``--split-file`` used to score the whole dataset silently."""
+    assert main([argv[0], *[str(tmp_path / a) if "." in a else a for a in argv[1:]]]) == 2
+    assert message in one_line_error(capsys.readouterr().err)

@@ -22,7 +22,7 @@ def register(sub: Any) -> None:
     p.add_argument("model", type=Path, help="a checkpoint (.pt) or an exported model (.onnx)")
     p.add_argument("dataset", type=Path, help="a landmark dataset (pack .npz, MP_Data, ...)")
     p.add_argument("--split-file", type=Path, help="a split JSON (sign2text split)")
-    p.add_argument("--split", default="test", help="part of the split file (default: test)")
+    p.add_argument("--split", help="part of the split file (default: test; needs --split-file)")
     p.add_argument("--out", type=Path, help="report dir (default: <model>.eval/)")
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument(
@@ -53,10 +53,14 @@ def parse_label_map(pairs: list[str]) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from sign2text.errors import ConfigError
     from sign2text.train.data import load_samples
     from sign2text.train.evaluate import evaluate, load_predictor
     from sign2text.train.video_eval import load_rgb_predictor
 
+    if args.split is not None and args.split_file is None:
+        raise ConfigError("--split picks a part of a split file: give --split-file too")
+    args.split = args.split or "test"
     rgb = load_rgb_predictor(args.model)  # RGB models evaluate on a video dataset
     if rgb is not None:
         from sign2text.data.clips import clip_samples

@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
     p.add_argument("--out", type=Path, help="output folder (default: the checkpoint's folder)")
     p.add_argument("--data", type=Path, help="landmark dataset for the parity report")
     p.add_argument("--split-file", type=Path, help="split JSON (sign2text split) for --data")
-    p.add_argument("--split", default="val", help="part of the split to use (default val)")
+    p.add_argument("--split", help="part of the split to use (default val; needs --split-file)")
     p.add_argument("--opset", type=int, default=18, help="ONNX opset, 18 or newer (default 18)")
     p.set_defaults(func=run)
 
@@ -125,10 +125,16 @@ def _export(
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from sign2text.errors import ConfigError
     from sign2text.export import parity_markdown
     from sign2text.io.atomic import atomic_write_text, replace_all, staging_dir
     from sign2text.models import load_checkpoint
 
+    if args.split_file is not None and args.data is None:
+        raise ConfigError("--split-file splits the --data dataset: give --data too")
+    if args.split is not None and args.split_file is None:
+        raise ConfigError("--split picks a part of a split file: give --split-file too")
+    args.split = args.split or "val"
     model, ckpt = load_checkpoint(args.checkpoint)
     model.eval()
     out = args.out or args.checkpoint.parent
