@@ -102,6 +102,26 @@ def test_cli_frames_single_clip(
     assert "10 frames" in capsys.readouterr().out
 
 
+def test_cli_frames_again_leaves_only_the_new_frames(
+    small_clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "frames"
+    assert main(["frames", str(small_clip), str(out), "--fps", "5", "--format", "png"]) == 0
+    (out / "notes.txt").write_text("mine")
+    assert main(["frames", str(small_clip), str(out), "--fps", "2"]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted([f"{i}.jpg" for i in range(4)] + ["notes.txt"])
+
+
+def test_cli_frames_layout_of_a_single_clip_is_an_error(
+    small_clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["frames", str(small_clip), str(tmp_path / "f"), "--layout", "wlasl"])
+    assert code == 2
+    assert "--layout applies to a dataset folder" in one_line_error(capsys.readouterr().err)
+    assert not (tmp_path / "f").exists()
+
+
 def test_cli_frames_dataset_keeps_label_layout(
     small_clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

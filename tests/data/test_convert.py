@@ -11,7 +11,7 @@ from sign2text.data.convert import convert, keep_parts, parse_parts, write_sampl
 from sign2text.data.importers import load_landmarks
 from sign2text.data.pack import read_pack, write_pack
 from sign2text.data.sample import Sample
-from sign2text.errors import DatasetError
+from sign2text.errors import ConfigError, DatasetError
 from sign2text.landmarks.skeleton import FACE, LEFT_HAND, POSE, RIGHT_HAND
 
 
@@ -130,3 +130,12 @@ def test_convert_refusals(tmp_path: Path, data_dir: Path) -> None:
         convert(src, tmp_path / "o2", to="mp_data", layout=99)
     assert not (tmp_path / "o2").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["full"]  # no temporary folder left
+
+
+def test_convert_refuses_options_its_output_does_not_use(tmp_path: Path) -> None:
+    write_pack(tmp_path / "in.npz", _samples(False))
+    with pytest.raises(ConfigError, match=r"layout .* applies to mp_data output, not pack"):
+        convert(tmp_path / "in.npz", tmp_path / "out.npz", layout=258)
+    with pytest.raises(ConfigError, match="fps, height apply to pose output, not mp_data"):
+        convert(tmp_path / "in.npz", tmp_path / "mp", to="mp_data", fps=25, height=480)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.npz"]

@@ -455,6 +455,24 @@ def test_wlasl_nothing_present_bad_json_and_escape(tmp_path: Path) -> None:
         list_videos(tmp_path / "c")
 
 
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        ([{"instances": []}], "missing key 'gloss'"),
+        ([{"gloss": "x", "instances": [{"split": "train"}]}], "missing key 'video_id'"),
+        ([1], "each entry must be an object"),
+        ([{"gloss": "x", "instances": [7]}], "list of 'instances' objects"),
+    ],
+)
+def test_wlasl_v03_malformed_entries_say_what_is_wrong(
+    tmp_path: Path, entries: object, message: str
+) -> None:
+    _v03(tmp_path, entries)
+    with pytest.raises(DatasetError, match=re.escape(message)) as err:
+        list_videos(tmp_path, layout="wlasl")
+    assert "subscriptable" not in str(err.value)
+
+
 def test_wlasl_nslt_variant_with_real_clips(
     tmp_path: Path, data_dir: Path, videos_dir: Path
 ) -> None:

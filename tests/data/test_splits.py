@@ -72,6 +72,13 @@ def test_folds_test_each_signer_once() -> None:
         assert not (_signers(samples, f["train"]) & _signers(samples, f["test"]))
 
 
+def test_folds_of_single_signer_data_say_so() -> None:
+    with pytest.raises(DatasetError, match="at least 2 signers; the data has 1"):
+        leave_signers_out_folds(_samples(signers=1), 2, seed=0)
+    with pytest.raises(ConfigError, match=r"n_folds must be in 2\.\.3"):
+        leave_signers_out_folds(_samples(signers=3), 4, seed=0)
+
+
 def test_folds_keep_a_training_signer_for_each_label() -> None:
     # Label "rare" is signed by two people only: they must land in different folds.
     samples = _samples(signers=6, labels=2, per=3)

@@ -231,6 +231,9 @@ def test_video_hostile_inputs_raise_typed_one_line_errors(
 def test_video_missing_file_is_media_error(tmp_path: Path) -> None:
     with pytest.raises(MediaError, match="no such file"):
         read_video(tmp_path / "nope.mp4")
+    (tmp_path / "clips.mp4").mkdir()
+    with pytest.raises(MediaError, match="is a folder, not a video file"):
+        read_video(tmp_path / "clips.mp4")
 
 
 @pytest.mark.parametrize("fmt", ["mp4", "matroska"])

@@ -60,6 +60,8 @@ def test_missing_clip_and_bad_top_k(
 ) -> None:
     assert main(["recognize", str(tmp_path / "nope.mp4"), "--model", str(model)]) == 2
     assert "no such file" in _one_error_line(capsys)
+    assert main(["recognize", str(tmp_path), "--model", str(model)]) == 2
+    assert "is a folder" in _one_error_line(capsys)
     assert main(["recognize", str(tmp_path / "x.mp4"), "--model", str(model), "--top-k", "0"]) == 2
     _one_error_line(capsys)
 

@@ -78,6 +78,7 @@ def test_bad_inputs(
         (["vocab", "add", "_none_", *sun], "built-in word"),
         (["vocab", "add", "star"], "clips or --camera"),
         (["vocab", "add", "star", str(tmp_path / "missing.mp4")], "no such file"),
+        (["vocab", "add", "star", str(tmp_path)], "is a folder, not a clip"),
     ]
     for argv, msg in cases:
         assert main(argv) == 2, argv

@@ -54,10 +54,12 @@ def register(sub: Any) -> None:
         choices=[1662, 258, 170, 126],
         help="MP_Data vector length (default: 1662 if a face is present, else 258)",
     )
-    conv.add_argument("--fps", type=positive_float, default=30.0, help=".pose frame rate")
-    conv.add_argument("--width", type=positive_int, default=1280, help=".pose image width (pixels)")
+    conv.add_argument("--fps", type=positive_float, help=".pose frame rate (default 30)")
     conv.add_argument(
-        "--height", type=positive_int, default=720, help=".pose image height (pixels)"
+        "--width", type=positive_int, help=".pose image width in pixels (default 1280)"
+    )
+    conv.add_argument(
+        "--height", type=positive_int, help=".pose image height in pixels (default 720)"
     )
     conv.set_defaults(func=run_convert)
 

@@ -133,9 +133,12 @@ def run_frames(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from sign2text.data.frames import export_dataset_frames, export_frames, parse_size
+    from sign2text.errors import ConfigError
 
     size = parse_size(args.size) if args.size else None
     if not args.source.is_dir():
+        if args.layout is not None:
+            raise ConfigError(f"{args.source}: --layout applies to a dataset folder, not a clip")
         paths = export_frames(args.source, args.out, fps=args.fps, size=size, fmt=args.fmt)
         print(f"{args.source}: {len(paths)} frames -> {args.out}")
         return 0

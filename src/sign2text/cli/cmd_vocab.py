@@ -113,6 +113,8 @@ def _example_landmarks(clip: Path, extractor: Any) -> Any:
     from sign2text.io.video import iter_frames
     from sign2text.runtime import DEFAULT_EXTRACT_FPS
 
+    if clip.is_dir():
+        raise InputError(f"{clip}: is a folder, not a clip")
     if not clip.is_file():
         raise InputError(f"{clip}: no such file")
     if clip.stat().st_size == 0:

@@ -28,7 +28,7 @@ from sign2text.data.importers.mp_data import write_mp_data
 from sign2text.data.importers.pose_files import SIDECAR, write_pose
 from sign2text.data.pack import write_pack
 from sign2text.data.sample import Sample
-from sign2text.errors import DatasetError
+from sign2text.errors import ConfigError, DatasetError
 from sign2text.io.atomic import atomic_dir, atomic_write_text
 from sign2text.landmarks.skeleton import N_POINTS, PARTS, Part
 
@@ -145,9 +145,9 @@ def convert(
     to: str | None = None,
     parts: Sequence[str] | None = None,
     layout: int | None = None,
-    fps: float = 30.0,
-    width: int = 1280,
-    height: int = 720,
+    fps: float | None = None,
+    width: int | None = None,
+    height: int | None = None,
     step: Callable[[], object] | None = None,
 ) -> ConvertResult:
     """Read ``src`` (any landmark format) and write it to ``dst``; ``step`` is called
@@ -155,10 +155,18 @@ def convert(
 
     ``to`` defaults to ``pack`` for a ``.npz`` destination. ``parts`` keeps only the
     named parts. ``layout`` is the ``mp_data`` vector length; ``fps``, ``width`` and
-    ``height`` go into ``.pose`` headers (coordinates are scaled by width and height).
+    ``height`` go into ``.pose`` headers (coordinates are scaled by width and height;
+    defaults 30 frames/s, 1280x720). An option that the output format does not use is
+    a :class:`ConfigError`, not silently ignored.
     """
     src_path, dst_path = Path(src), Path(dst)
     fmt = target_format(dst_path, to)
+    if layout is not None and fmt != "mp_data":
+        raise ConfigError(f"the layout (vector length) applies to mp_data output, not {fmt}")
+    pose_options = {"fps": fps, "width": width, "height": height}
+    given = [name for name, value in pose_options.items() if value is not None]
+    if given and fmt != "pose":
+        raise ConfigError(f"{', '.join(given)} apply to pose output, not {fmt}")
     kept = parse_parts(parts) if parts else None
     if src_path.resolve() == dst_path.resolve():
         raise DatasetError(f"{dst_path}: source and destination are the same")
@@ -168,7 +176,15 @@ def convert(
         samples = keep_parts(samples, kept)
     if step is not None:
         step()
-    out = write_samples(dst_path, samples, fmt, layout=layout, fps=fps, width=width, height=height)
+    out = write_samples(
+        dst_path,
+        samples,
+        fmt,
+        layout=layout,
+        fps=30.0 if fps is None else fps,
+        width=1280 if width is None else width,
+        height=720 if height is None else height,
+    )
     if step is not None:
         step()
     return ConvertResult(

@@ -8,6 +8,7 @@ spaced frames of a clip into one image (the seed experiment: a clip as one pictu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from sign2text.io.atomic import replace_all, staging_dir
 from sign2text.io.video import VideoLimits, VideoSource, iter_frames, resize_max_side
 
 IMAGE_FORMATS = ("jpg", "png")
+# The name of a frame written by export_frames: its index and an image extension.
+_FRAME_NAME = re.compile(r"[0-9]+\.(?:jpg|png)")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -75,7 +78,10 @@ def export_frames(
     Frames are resampled to ``fps`` (never up) and resized to ``size`` = (W, H).
     They are written into a hidden folder inside ``out_dir`` and moved into place only
     once the whole clip has decoded, so a clip that fails part-way leaves ``out_dir`` as
-    it was (an earlier export of the same clip included).
+    it was (an earlier export of the same clip included). Numbered frames of an earlier
+    export that this one does not rewrite (a longer clip, a higher rate, the other image
+    format) are then removed, so the folder holds exactly this clip's frames; other
+    files in it are left alone.
     """
     if fmt not in IMAGE_FORMATS:
         raise ConfigError(f"unknown image format {fmt!r}; valid: {', '.join(IMAGE_FORMATS)}")
@@ -88,6 +94,10 @@ def export_frames(
             (staging / name).write_bytes(encode_image(image, fmt))
             names.append(name)
         replace_all([(staging / name, out / name) for name in names])
+    written = set(names)
+    for stale in out.iterdir():
+        if stale.name not in written and _FRAME_NAME.fullmatch(stale.name) and stale.is_file():
+            stale.unlink()
     return [out / name for name in names]
 
 

@@ -128,6 +128,11 @@ def leave_signers_out_folds(samples: Sequence[Sample], n_folds: int, seed: int =
     groups = _by_signer(samples)
     if UNKNOWN_SIGNER in groups:
         raise DatasetError("signer folds need known signer ids for every sample")
+    if len(groups) < 2:
+        raise DatasetError(
+            f"signer folds need at least 2 signers; the data has {len(groups)}"
+            " (use a random split for single-signer data)"
+        )
     if not 2 <= n_folds <= len(groups):
         raise ConfigError(f"n_folds must be in 2..{len(groups)} (signers), got {n_folds}")
     labels_of = {s: Counter(samples[i].label for i in idx) for s, idx in groups.items()}

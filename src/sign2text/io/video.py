@@ -102,6 +102,8 @@ def _open(source: VideoSource, limits: VideoLimits) -> Any:
         target: Any = io.BytesIO(source)
     else:
         path = Path(source)
+        if path.is_dir():
+            raise MediaError(f"{name}: is a folder, not a video file")
         if not path.is_file():
             raise MediaError(f"{name}: no such file")
         size = path.stat().st_size

@@ -117,8 +117,13 @@ def parse_v03(path: Path) -> list[_Entry]:
                         frame_end=end,
                     )
                 )
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise DatasetError(f"{path}: not WLASL v0.3 metadata (missing {exc})") from None
+    except KeyError as exc:
+        raise DatasetError(f"{path}: not WLASL v0.3 metadata (missing key {exc})") from None
+    except (TypeError, AttributeError):
+        raise DatasetError(
+            f"{path}: not WLASL v0.3 metadata (each entry must be an object with a "
+            "'gloss' and a list of 'instances' objects)"
+        ) from None
     return out
 
 
@@ -162,8 +167,13 @@ def parse_nslt(path: Path) -> list[_Entry]:
                     frame_end=e,
                 )
             )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise DatasetError(f"{path}: not an nslt split file ({exc})") from None
+    except KeyError as exc:
+        raise DatasetError(f"{path}: not an nslt split file (missing key {exc})") from None
+    except (TypeError, ValueError, AttributeError):
+        raise DatasetError(
+            f"{path}: not an nslt split file (each video must map to an object with "
+            "'subset' and 'action': [class, frame_start, frame_end])"
+        ) from None
     return out
 
 
