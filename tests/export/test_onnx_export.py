@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -288,3 +289,19 @@ def test_read_metadata_refuses_foreign_onnx(tmp_path: Path) -> None:
     (tmp_path / "junk.onnx").write_bytes(b"not onnx at all")
     with pytest.raises(ModelError):
         read_metadata(tmp_path / "junk.onnx")
+
+
+def test_export_prints_no_torchvision_notes(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """torch's exporter logs one "torchvision is not installed. Skipping ..." line per
+    torchvision op on every export; no model uses those ops, so they are dropped."""
+    torch.manual_seed(0)
+    cfg = FeatureConfig()
+    model = TinyConv(feature_dim(cfg), len(LABELS)).eval()
+    ckpt = {"model": {"name": "tiny_conv", "args": {}}, "labels": LABELS, "features": cfg.to_dict()}
+    capfd.readouterr()
+    with caplog.at_level(logging.WARNING):
+        export_onnx(model, ckpt, tmp_path / "m.onnx")
+    out, err = capfd.readouterr()
+    assert "torchvision" not in out + err + caplog.text

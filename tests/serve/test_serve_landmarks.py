@@ -115,3 +115,25 @@ def test_too_many_frames(client: TestClient, settings: ServeSettings) -> None:
     assert (
         err["code"] == "invalid_landmarks" and str(settings.max_landmark_frames) in err["message"]
     )
+
+
+def test_a_body_of_more_values_than_the_frame_cap_is_refused_before_parsing(
+    client: TestClient, settings: ServeSettings
+) -> None:
+    """Millions of short numbers would take seconds and hundreds of MB to parse."""
+    n = settings.max_landmark_frames * sk.N_POINTS * sk.N_DIMS + 1000
+    body = '{"landmarks": [[[' + ",".join(["0"] * n) + "]]]}"
+    r = client.post(URL, content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and error_of(r)["code"] == "invalid_landmarks"
+    assert f"more values than {settings.max_landmark_frames} frames" in error_of(r)["message"]
+
+
+def test_a_body_of_exactly_the_frame_cap_is_accepted(
+    client: TestClient, settings: ServeSettings, words: dict[str, Any]
+) -> None:
+    """The comma bound never refuses a sequence the cap allows (full frames, top_k)."""
+    lm = np.resize(words["hello"], (settings.max_landmark_frames, sk.N_POINTS, sk.N_DIMS))
+    lm = np.nan_to_num(lm, nan=0.5)  # every point present: the most commas a frame has
+    short = lm.astype(np.float64).round(3).tolist()  # 3 decimals: under the 2 MiB cap
+    r = client.post(URL, json={"landmarks": short, "top_k": 3})
+    assert r.status_code == 200, r.text

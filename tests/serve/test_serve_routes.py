@@ -78,6 +78,42 @@ def test_examples_refuse_anything_not_listed(client: TestClient, name: str) -> N
     assert r.status_code == 404 and error_of(r)["code"] == "not_found"
 
 
+@pytest.mark.parametrize(
+    ("range_header", "status", "code"),
+    [
+        ("bytes=abc", 400, "bad_request"),
+        ("bytes=5-1", 400, "bad_request"),
+        ("bytes=999999999-", 416, "range_not_satisfiable"),
+    ],
+)
+def test_a_bad_range_header_gets_a_json_error(
+    client: TestClient, range_header: str, status: int, code: str
+) -> None:
+    """Starlette's file responses refuse these in plain text; the API answers JSON."""
+    r = client.get("/v1/examples/hello__sdb1228__hello.mp4", headers={"Range": range_header})
+    assert r.status_code == status and error_of(r)["code"] == code
+    assert error_of(r)["message"]
+    if status == 416:
+        assert r.headers["content-range"].startswith("bytes */")
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/v1/labels", "/v1/model.onnx", "/"])
+def test_head_is_answered_wherever_get_is(client: TestClient, path: str) -> None:
+    get, head = client.get(path), client.head(path)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert head.headers["content-length"] == str(len(get.content))
+    r = client.head("/v1/recognize")  # POST only: HEAD is refused like GET
+    assert r.status_code == 405 and r.content == b""
+
+
+def test_plain_http_on_the_stream_endpoint_says_to_use_a_websocket(client: TestClient) -> None:
+    r = client.get("/v1/stream")
+    assert r.status_code == 426 and error_of(r)["code"] == "upgrade_required"
+    assert "WebSocket" in error_of(r)["message"] and r.headers["upgrade"] == "websocket"
+
+
 def test_health(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")

@@ -28,10 +28,12 @@ quantized: there the 3D convolutions hold most of the weights.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +198,25 @@ def write_metadata(path: str | Path, meta: ModelMetadata) -> None:
     _save_checked(proto, p)
 
 
+class _DropTorchvisionNotes(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "torchvision is not installed" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _torchvision_notes_dropped() -> Iterator[None]:
+    """Drop the exporter's "torchvision is not installed. Skipping torchvision::nms"
+    log lines (one per torchvision op, each export) while the block runs: no model
+    here uses a torchvision op, and torchvision is not a dependency."""
+    logger = logging.getLogger("torch.onnx._internal.exporter._registration")
+    drop = _DropTorchvisionNotes()
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
+
+
 def export_onnx(
     model: nn.Module,
     ckpt: dict[str, Any],
@@ -233,9 +254,10 @@ def export_onnx(
         feats = torch.randn(2, t, 3, s, s, generator=gen)
         mask = torch.ones(2, t, dtype=torch.bool)
         dynamic = {"features": {0: batch}, "mask": {0: batch}}
-    # torch's exporter warns about internals (axis renaming, deprecated pytree specs)
-    # that users cannot act on; they stay out of the CLI output.
-    with torch.no_grad(), warnings.catch_warnings():
+    # torch's exporter warns about internals (axis renaming, deprecated pytree specs,
+    # torchvision ops it skips because torchvision is absent) that users cannot act on;
+    # they stay out of the CLI output.
+    with torch.no_grad(), warnings.catch_warnings(), _torchvision_notes_dropped():
         warnings.simplefilter("ignore", category=UserWarning)
         warnings.simplefilter("ignore", category=FutureWarning)
         try:
@@ -260,7 +282,7 @@ def export_onnx(
         raise ModelError(f"ONNX export wrote opset {sorted(written)}, not the {opset} asked for")
     _set_props(proto, meta)
     _save_checked(proto, out)
-    log.info("exported %s (%d bytes)", out, out.stat().st_size)
+    log.debug("exported %s (%d bytes)", out, out.stat().st_size)
     return out
 
 
@@ -297,5 +319,5 @@ def quantize_int8(fp32_path: str | Path, int8_path: str | Path) -> Path:
         proto = onnx.load(str(tmp_out))
     _set_props(proto, meta)
     _save_checked(proto, dst)
-    log.info("quantized %s -> %s (%d bytes)", src, dst, dst.stat().st_size)
+    log.debug("quantized %s -> %s (%d bytes)", src, dst, dst.stat().st_size)
     return dst

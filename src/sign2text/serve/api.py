@@ -14,9 +14,11 @@ from fastapi.security import APIKeyHeader
 from pydantic import ValidationError
 
 from sign2text.errors import Sign2TextError
+from sign2text.landmarks.skeleton import N_DIMS, N_POINTS
 from sign2text.runtime import Recognition, Recognizer
 from sign2text.runtime.metadata import METADATA_FORMAT, NONE_LABEL
 from sign2text.serve.errors import ApiError, from_library, summarize, validation_details
+from sign2text.serve.landmarks import invalid as invalid_landmarks
 from sign2text.serve.landmarks import sequence_array
 from sign2text.serve.memory import release_free_memory
 from sign2text.serve.schemas import (
@@ -39,6 +41,10 @@ from sign2text.serve.workers import BusyError, PoolClosedError, WorkerPool
 T = TypeVar("T")
 
 API_KEY_HEADER = "X-API-Key"
+# Commas of one full landmark frame in JSON, its separator included; a little more for
+# the rest of the body (top_k, and a malformed body is left to the parser to name).
+_COMMAS_PER_FRAME = N_POINTS * (N_DIMS - 1) + N_POINTS
+_COMMAS_SLACK = 64
 RGB_MODEL_MESSAGE = (
     "this server's model takes RGB video clips, not landmarks: send the clip to POST /v1/recognize"
 )
@@ -219,7 +225,16 @@ async def recognize(
     return recognition_response(result, top_k, queue_ms, started)
 
 
-def _parse_landmarks(body: bytes) -> LandmarksRequest:
+def _parse_landmarks(body: bytes, max_frames: int) -> LandmarksRequest:
+    # A frame of 543 [x, y, z] points holds 1629 commas with its separator, fewer with
+    # null points. More commas than max_frames such frames can hold is refused before
+    # parsing: parsing a body of millions of short numbers ("0,0,0,...") takes seconds
+    # and hundreds of MB however the frame count is checked afterwards.
+    if body.count(b",") > max_frames * _COMMAS_PER_FRAME + _COMMAS_SLACK:
+        raise invalid_landmarks(
+            f"the body holds more values than {max_frames} frames of {N_POINTS} [x, y, z] "
+            f"points (the most this server takes)"
+        )
     try:
         return LandmarksRequest.model_validate_json(body)
     except ValidationError as exc:
@@ -265,8 +280,11 @@ async def recognize_landmarks(request: Request, service: ServiceDep) -> Recognit
     max_frames = service.settings.max_landmark_frames
 
     def job(rec: Recognizer) -> tuple[int, Recognition]:
-        req = _parse_landmarks(body)  # validating a large body is CPU work: not on the loop
-        return req.top_k, rec.recognize_landmarks(sequence_array(req.landmarks, max_frames))
+        try:  # validating a large body is CPU work: not on the loop
+            req = _parse_landmarks(body, max_frames)
+            return req.top_k, rec.recognize_landmarks(sequence_array(req.landmarks, max_frames))
+        finally:
+            release_free_memory()  # the parsed lists of a large body are freed here
 
     (top_k, result), queue_ms = await run_job(
         service.landmarks, job, service.settings.recognize_timeout_s

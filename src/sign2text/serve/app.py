@@ -30,8 +30,8 @@ from fastapi.staticfiles import StaticFiles
 
 from sign2text import __version__
 from sign2text.serve import api, ws
-from sign2text.serve.errors import error_response, install_error_handlers
-from sign2text.serve.middleware import BodyGuard, WebSecurityHeaders
+from sign2text.serve.errors import ApiError, error_response, install_error_handlers
+from sign2text.serve.middleware import BodyGuard, HeadAsGet, JsonErrorBodies, WebSecurityHeaders
 from sign2text.serve.schemas import HealthResponse, ReadyResponse
 from sign2text.serve.service import Service
 from sign2text.serve.settings import ServeSettings
@@ -111,6 +111,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(JsonErrorBodies)  # innermost: sees Starlette's own plain-text errors
     app.add_middleware(
         BodyGuard,
         max_body_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD,
@@ -126,8 +127,10 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
             max_age=600,
         )
     app.add_middleware(WebSecurityHeaders)  # CSP on the demo page and /static/*
+    app.add_middleware(HeadAsGet)  # outermost: HEAD wherever GET
     app.include_router(api.router)
     app.add_api_websocket_route("/v1/stream", ws.stream_endpoint, name="stream")
+    _add_stream_over_http(app)
     _add_health(app)
     _add_docs(app, settings.static_dir)
     _add_web(app, settings.static_dir)
@@ -152,6 +155,18 @@ def _add_docs(app: FastAPI, static_dir: Path) -> None:
                 swagger_favicon_url=f"{base}/favicon-32x32.png",
             )
         return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=title)
+
+
+def _add_stream_over_http(app: FastAPI) -> None:
+    @app.get("/v1/stream", include_in_schema=False)
+    async def stream_over_http() -> None:
+        """A plain HTTP request to the WebSocket endpoint: say how to connect."""
+        raise ApiError(
+            426,
+            "upgrade_required",
+            "/v1/stream is a WebSocket endpoint: connect with ws:// (or wss://)",
+            headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+        )
 
 
 def _add_health(app: FastAPI) -> None:

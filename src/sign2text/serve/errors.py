@@ -41,7 +41,7 @@ _STATUS: tuple[tuple[type[Sign2TextError], int], ...] = (
     (ConfigError, 422),
 )
 
-_HTTP_CODES = {
+HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
     404: "not_found",
@@ -49,7 +49,9 @@ _HTTP_CODES = {
     408: "request_timeout",
     413: "payload_too_large",
     415: "unsupported_media",
+    416: "range_not_satisfiable",
     422: "invalid_request",
+    426: "upgrade_required",
     503: "unavailable",
 }
 
@@ -128,7 +130,7 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    code = HTTP_CODES.get(exc.status_code, "http_error")
     message = str(exc.detail) if exc.detail else code.replace("_", " ")
     if exc.status_code == 404:
         message = f"no such resource: {request.url.path}"

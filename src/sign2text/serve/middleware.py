@@ -11,6 +11,10 @@ Errors raised while the app reads are :class:`~sign2text.serve.errors.ApiError`
 (an ``HTTPException``), answered as JSON by the app's handlers. After the body is
 complete, ``receive`` is passed through untouched (disconnect listeners must not
 time out).
+
+Also here: :class:`HeadAsGet` (HEAD is answered wherever GET is) and
+:class:`JsonErrorBodies` (an error Starlette answers itself in plain text, such as a
+bad ``Range`` header on a file, gets the JSON error body too).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import asyncio
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sign2text.serve.errors import ApiError, error_response
+from sign2text.serve.errors import HTTP_CODES, ApiError, error_response
 
 
 def body_too_large(limit: int) -> ApiError:
@@ -141,3 +145,77 @@ class WebSecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class HeadAsGet:
+    """Answer ``HEAD`` as the ``GET`` of the same path without its body (RFC 9110: a
+    server that answers GET answers HEAD), e.g. ``HEAD /healthz`` from a load balancer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+
+
+# Longest part of a plain-text error kept as the JSON message.
+_MAX_PLAIN_MESSAGE = 300
+
+
+class JsonErrorBodies:
+    """Give an error response (status >= 400) that is not JSON the API's JSON error body,
+    keeping its status and headers (``Content-Range`` of a 416, ``Allow``...) and its
+    text as the message. These come from Starlette itself, outside the app's exception
+    handlers: a file response refusing a bad ``Range`` header answers in plain text."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        text = bytearray()
+
+        async def send_json_errors(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                ctype = Headers(raw=message.get("headers", [])).get("content-type", "")
+                if message["status"] >= 400 and "json" not in ctype:
+                    start = message  # hold it: the body is rewritten once it is complete
+                    return
+            elif message["type"] == "http.response.body" and start is not None:
+                if len(text) < _MAX_PLAIN_MESSAGE:
+                    text.extend(message.get("body", b"")[:_MAX_PLAIN_MESSAGE])
+                if message.get("more_body", False):
+                    return
+                await self._send_json(start, bytes(text), scope, receive, send)
+                return
+            await send(message)
+
+        await self.app(scope, receive, send_json_errors)
+
+    @staticmethod
+    async def _send_json(
+        start: Message, text: bytes, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        status = int(start["status"])
+        code = HTTP_CODES.get(status, "http_error")
+        message = text.decode("utf-8", "replace").strip()[:_MAX_PLAIN_MESSAGE]
+        headers = {
+            k: v
+            for k, v in Headers(raw=start.get("headers", [])).items()
+            if k not in ("content-type", "content-length")
+        }
+        response = error_response(status, code, message or code.replace("_", " "), headers=headers)
+        await response(scope, receive, send)

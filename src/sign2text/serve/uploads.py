@@ -194,6 +194,8 @@ async def spooled_upload(
     ctype, options = parse_options_header(raw_type)
     multipart = ctype == b"multipart/form-data"
     if not multipart and not (raw_type and acceptable_media_type(raw_type)):
+        if raw_type is None:
+            raise _unsupported("the request has no Content-Type header")
         raise _unsupported(f"Content-Type {raw_type!r} is not accepted")
     fh = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed and removed in finally)
         prefix="sign2text-upload-", dir=tmp_dir, delete=False
