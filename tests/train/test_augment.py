@@ -12,6 +12,7 @@ from sign2text.features.augment import (
     AUGMENTATIONS,
     Affine,
     PartDropout,
+    Reach,
     Stretch,
     build_augmenter,
     create_augmentation,
@@ -19,7 +20,7 @@ from sign2text.features.augment import (
 from sign2text.features.core import mirror
 from sign2text.landmarks import skeleton as sk
 
-LENGTH_KEEPING = ("affine", "mirror", "part_dropout", "noise", "stretch")
+LENGTH_KEEPING = ("affine", "mirror", "part_dropout", "noise", "reach", "stretch")
 
 
 def _clip(t: int, seed: int = 0, nan_frac: float = 0.0) -> np.ndarray:
@@ -38,6 +39,7 @@ def test_registry_names_and_errors() -> None:
         "mirror",
         "noise",
         "part_dropout",
+        "reach",
         "stretch",
         "time_crop",
         "time_resample",
@@ -87,6 +89,45 @@ def test_stretch_scales_heights_not_widths_by_one_factor_per_clip() -> None:
     assert 1 / 1.4 - 1e-4 <= min(factors) < 0.9 and 1.1 < max(factors) <= 1.4 + 1e-4
     with pytest.raises(ConfigError):
         Stretch(max_factor=0.5)
+
+
+def test_reach_moves_arms_about_the_shoulders_and_keeps_hand_shapes() -> None:
+    """Elbows and wrists move away from (or towards) their shoulder by one factor per
+    clip, the same for both arms; each hand keeps its shape up to one scale factor; the
+    rest of the body, z and the missing points do not change."""
+    lm = _clip(10, nan_frac=0.3)
+    p = sk.POSE.start
+    arm_points = {p + j for j in (13, 14, 15, 16, 17, 18, 19, 20, 21, 22)}
+    hands = set(range(sk.LEFT_HAND.start, sk.LEFT_HAND.stop)) | set(
+        range(sk.RIGHT_HAND.start, sk.RIGHT_HAND.stop)
+    )
+    still = [i for i in range(sk.N_POINTS) if i not in arm_points | hands]
+    reaches, sizes = [], []
+    for seed in range(20):
+        out = Reach(max_factor=1.3, hand_size=0.2)(lm, np.random.default_rng(seed))
+        np.testing.assert_array_equal(out[:, still], lm[:, still])
+        np.testing.assert_array_equal(out[..., 2], lm[..., 2])
+        np.testing.assert_array_equal(np.isnan(out), np.isnan(lm))
+        ratios = [
+            (out[:, p + j, :2] - lm[:, p + s, :2]) / (lm[:, p + j, :2] - lm[:, p + s, :2])
+            for s, j in ((11, 13), (11, 15), (12, 14), (12, 16))
+        ]
+        r = np.stack(ratios)
+        assert np.allclose(r, r.flat[0], rtol=1e-3)
+        reaches.append(float(r.flat[0]))
+        hand = slice(sk.RIGHT_HAND.start, sk.RIGHT_HAND.stop)
+        rel_in = lm[:, hand, :2] - lm[:, hand, :2][:, :1]
+        rel_out = out[:, hand, :2] - out[:, hand, :2][:, :1]
+        k = rel_out[:, 1:] / rel_in[:, 1:]
+        assert np.allclose(k, k.flat[0], rtol=1e-3)
+        sizes.append(float(k.flat[0]))
+    assert 1 / 1.3 - 1e-4 <= min(reaches) < 0.95 and 1.05 < max(reaches) <= 1.3 + 1e-4
+    assert 1 / 1.2 - 1e-4 <= min(sizes) < 0.97 and 1.03 < max(sizes) <= 1.2 + 1e-4
+    no_pose = lm.copy()
+    no_pose[:, sk.POSE.start : sk.POSE.stop] = np.nan
+    np.testing.assert_array_equal(Reach()(no_pose, np.random.default_rng(0)), no_pose)
+    with pytest.raises(ConfigError):
+        Reach(max_factor=0.9)
 
 
 def test_mirror_twice_is_identity_and_swaps_hands() -> None:

@@ -115,6 +115,64 @@ class Stretch:
         return out
 
 
+# Per side: hand landmarks, then the pose's shoulder, elbow, wrist and hand points.
+_ARMS = (
+    (sk.LEFT_HAND, 11, 13, 15, (17, 19, 21)),
+    (sk.RIGHT_HAND, 12, 14, 16, (18, 20, 22)),
+)
+
+
+@AUGMENTATIONS.register("reach")
+@dataclass(frozen=True)
+class Reach:
+    """Signer style: how far the arms reach out from the shoulders, and hand size.
+
+    One factor log-uniform in [1/``max_factor``, ``max_factor``] per clip scales each
+    elbow and wrist about its shoulder; the hand follows its wrist rigidly (its shape is
+    kept). Each hand is then scaled about its wrist by a factor log-uniform in
+    [1/(1 + ``hand_size``), 1 + ``hand_size``]. The body and face do not move. A clip
+    without shoulders (hands-only data) is returned unchanged.
+    """
+
+    max_factor: float = 1.25
+    hand_size: float = 0.15
+
+    def __post_init__(self) -> None:
+        _check_range("reach.max_factor", self.max_factor, 1.0, 3.0)
+        _check_range("reach.hand_size", self.hand_size, 0.0, 1.0)
+
+    def __call__(self, lm: NDArray[Any], rng: np.random.Generator) -> NDArray[Any]:
+        log_reach = float(np.log(self.max_factor))
+        log_hand = float(np.log1p(self.hand_size))
+        reach = np.float32(np.exp(rng.uniform(-log_reach, log_reach)))
+        size = np.float32(np.exp(rng.uniform(-log_hand, log_hand)))
+        out = lm.copy()
+        p = sk.POSE.start
+        for hand, shoulder, elbow, wrist, fingers in _ARMS:
+            s = lm[:, p + shoulder, :2]
+            if np.isnan(s).all():
+                continue
+            s = np.where(np.isnan(s), _nanmean_rows(s), s)  # a missed shoulder: the mean
+            for j in (elbow, wrist):
+                out[:, p + j, :2] = s + reach * (lm[:, p + j, :2] - s)
+            # The hand's own wrist where it was found, else the pose's.
+            w = lm[:, hand.start, :2]
+            w = np.where(np.isnan(w), lm[:, p + wrist, :2], w)
+            shift = np.nan_to_num((reach - 1) * (w - s))[:, None]
+            pts = lm[:, hand.start : hand.stop, :2]
+            out[:, hand.start : hand.stop, :2] = w[:, None] + shift + size * (pts - w[:, None])
+            pw = lm[:, p + wrist, :2][:, None]
+            fp = lm[:, [p + f for f in fingers], :2]
+            out[:, [p + f for f in fingers], :2] = pw + shift + size * (fp - pw)
+        return out
+
+
+def _nanmean_rows(a: NDArray[Any]) -> NDArray[Any]:
+    """Mean over the rows of (T, 2) that are not NaN (call with at least one)."""
+    mean: NDArray[Any] = np.nanmean(a, axis=0)
+    return mean
+
+
 @AUGMENTATIONS.register("time_resample")
 @dataclass(frozen=True)
 class TimeResample:
