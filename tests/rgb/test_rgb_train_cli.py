@@ -177,11 +177,15 @@ def test_twooutnet_trains_with_its_pose_loss(videos_dir: Path, tmp_path: Path) -
 
 
 def test_model_and_data_kind_must_agree(tmp_path: Path) -> None:
-    from sign2text.train.video import is_video_config
+    from sign2text.train.video import VideoTrainer, is_video_config
 
     with pytest.raises(ConfigError, match="takes RGB clips"):
         is_video_config(load_config(None, ["model.name=simplenet3d", "data.kind=landmarks"]))
     with pytest.raises(ConfigError, match=r"data\.kind"):
         load_config(None, ["data.kind=pictures"])
     assert is_video_config(load_config(None, ["model.name=twooutnet"]))
+    with pytest.raises(ConfigError, match="mixup does not apply to twooutnet"):
+        VideoTrainer(
+            load_config(None, ["model.name=twooutnet", "mixup.alpha=0.2"]), tmp_path, samples=[]
+        )
     assert not is_video_config(load_config(None, ["model.name=gru"]))

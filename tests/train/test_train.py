@@ -88,6 +88,8 @@ def test_configs_parse_and_overrides_apply() -> None:
         ("data.paths=1", "data.paths must be a list of strings, got 1"),
         ('data.labels=["hello",2]', "data.labels must be a list of strings"),
         ("data.test_signers=x", "data.test_signers must be a list of strings"),
+        ("mixup.alpha=-1", "mixup: alpha must be in [0, 10]"),
+        ("mixup.p=2", "mixup: alpha must be in [0, 10] and p in [0, 1]"),
     ],
 )
 def test_bad_config_values_are_config_errors(override: str, message: str) -> None:
@@ -138,8 +140,13 @@ def test_loss_falls_and_checkpoint_reproduces_val_accuracy(
 
 @pytest.mark.parametrize(
     "average",
-    [(), ("average.name=uniform", "average.start=0"), ("average.name=ema", "average.start=0")],
-    ids=["no-average", "uniform", "ema"],
+    [
+        (),
+        ("average.name=uniform", "average.start=0"),
+        ("average.name=ema", "average.start=0"),
+        ("mixup.alpha=0.4",),
+    ],
+    ids=["no-average", "uniform", "ema", "mixup"],
 )
 def test_resume_continues_exactly(
     samples: list[Sample], tmp_path: Path, average: tuple[str, ...]
@@ -193,6 +200,54 @@ def test_weight_averaging_delivers_the_mean_of_the_weights(
             samples=samples,
             resume=True,
         )
+
+
+def test_mixup_trains_on_mixed_pairs_and_p0_is_off(samples: list[Sample], tmp_path: Path) -> None:
+    """``mixup.alpha > 0`` changes what the model is trained on; ``p = 0`` draws but
+    never mixes, so it trains exactly as without mixup (its draws touch no other
+    random stream)."""
+    common = ("epochs=2", "max_steps_per_epoch=3", "model.name=mlp", "model.args={hidden=32}")
+    off = train(_cfg(*common), tmp_path / "off", samples=samples)
+    never = train(_cfg(*common, "mixup.alpha=0.4", "mixup.p=0"), tmp_path / "p0", samples=samples)
+    mixed = train(_cfg(*common, "mixup.alpha=0.4"), tmp_path / "mix", samples=samples)
+    losses = [[h["train_loss"] for h in r.history] for r in (off, never, mixed)]
+    assert losses[1] == pytest.approx(losses[0], abs=1e-7)
+    assert losses[2][0] != pytest.approx(losses[0][0], abs=1e-4)
+
+
+def test_mixup_loss_is_the_mix_of_both_targets_losses() -> None:
+    """The batch the model sees is ``lam * x + (1 - lam) * x[perm]`` with OR-ed masks,
+    and the loss is the same mix of the two targets' cross-entropies."""
+    from torch import nn
+
+    from sign2text.train.trainer import Trainer
+
+    seen: dict[str, torch.Tensor] = {}
+
+    class Probe(nn.Module):
+        def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            seen["x"], seen["mask"] = x, mask
+            return x[:, 0, :3]
+
+    trainer = Trainer.__new__(Trainer)
+    trainer.cfg = _cfg("mixup.alpha=0.4")
+    trainer.device = torch.device("cpu")
+    trainer.dist = type("D", (), {"rank": 0})()  # type: ignore[assignment]
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(6, 4, 5, generator=gen)
+    mask = torch.rand(6, 4, generator=gen) > 0.5
+    target = torch.tensor([0, 1, 2, 0, 1, 2])
+    crit = nn.CrossEntropyLoss()
+    logits, loss, out = trainer._mixup_loss(Probe(), (x, mask, target), crit, epoch=1, step=2)
+    rng = np.random.default_rng([0, 0, 1, 2])
+    rng.random()  # the draw against p (p = 1: every batch is mixed)
+    lam = float(rng.beta(0.4, 0.4))
+    perm = torch.from_numpy(rng.permutation(6))
+    torch.testing.assert_close(seen["x"], lam * x + (1 - lam) * x[perm])
+    assert torch.equal(seen["mask"], mask | mask[perm])
+    expected = lam * crit(logits, target) + (1 - lam) * crit(logits, target[perm])
+    torch.testing.assert_close(loss, expected)
+    assert torch.equal(out, target) and 0 < lam < 1
 
 
 def test_averagers_average_weights_and_buffers() -> None:

@@ -180,6 +180,21 @@ class AverageConfig:
 
 
 @dataclass(frozen=True)
+class MixupConfig:
+    """Mixup of whole clips within a batch: with probability ``p`` a batch is replaced
+    by ``lam * x + (1 - lam) * x[perm]`` (features; the masks are OR-ed) and the loss by
+    the same mix of the two targets' losses, ``lam ~ Beta(alpha, alpha)``. ``alpha = 0``
+    (the default) is off."""
+
+    alpha: float = 0.0
+    p: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.alpha <= 10 or not 0 <= self.p <= 1:
+            raise ConfigError("mixup: alpha must be in [0, 10] and p in [0, 1]")
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Everything a training run needs; saved as ``config.json`` in the run dir."""
 
@@ -190,6 +205,7 @@ class TrainConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     average: AverageConfig = field(default_factory=AverageConfig)
+    mixup: MixupConfig = field(default_factory=MixupConfig)
     clips: ClipConfig = field(default_factory=ClipConfig)
     augment: tuple[Mapping[str, Any], ...] = ()
     epochs: int = 30
@@ -273,6 +289,7 @@ class TrainConfig:
                 schedule=_build(ScheduleConfig, raw.get("schedule", {}), "schedule."),
                 loss=_build(LossConfig, raw.get("loss", {}), "loss."),
                 average=_build(AverageConfig, raw.get("average", {}), "average."),
+                mixup=_build(MixupConfig, raw.get("mixup", {}), "mixup."),
                 clips=ClipConfig.from_dict(raw.get("clips", {})),
                 augment=tuple(dict(a) for a in augment),
                 **top,
@@ -289,6 +306,7 @@ _NESTED = (
     "schedule",
     "loss",
     "average",
+    "mixup",
     "clips",
     "augment",
 )

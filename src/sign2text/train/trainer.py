@@ -304,6 +304,30 @@ class Trainer:
         logits = model(feats, mask)
         return logits, criterion(logits, target), target
 
+    def _mixup_loss(
+        self,
+        model: nn.Module,
+        batch: Sequence[torch.Tensor],
+        criterion: nn.Module,
+        epoch: int,
+        step: int,
+    ) -> tuple[torch.Tensor, Any, torch.Tensor]:
+        """Like ``_forward_loss`` on a mixup of the batch with a permutation of itself.
+
+        The draw depends on (seed, rank, epoch, step) only, so a resumed run mixes the
+        same pairs as an uninterrupted one."""
+        feats, mask, target = (t.to(self.device) for t in batch[:3])
+        rng = np.random.default_rng([self.cfg.seed, self.dist.rank, epoch, step])
+        mix = self.cfg.mixup
+        if len(target) < 2 or rng.random() >= mix.p:
+            logits = model(feats, mask)
+            return logits, criterion(logits, target), target
+        lam = float(rng.beta(mix.alpha, mix.alpha))
+        perm = torch.from_numpy(rng.permutation(len(target))).to(self.device)
+        logits = model(lam * feats + (1 - lam) * feats[perm], mask | mask[perm])
+        loss = lam * criterion(logits, target) + (1 - lam) * criterion(logits, target[perm])
+        return logits, loss, target
+
     # -------------------------------------------------------------- the loop
     @torch.no_grad()
     def _validate(
@@ -496,7 +520,10 @@ class Trainer:
         for step, batch in enumerate(bar):
             if step >= steps:
                 break
-            logits, loss, target = self._forward_loss(model, batch, criterion)
+            if self.cfg.mixup.alpha > 0:
+                logits, loss, target = self._mixup_loss(model, batch, criterion, epoch, step)
+            else:
+                logits, loss, target = self._forward_loss(model, batch, criterion)
             if not torch.isfinite(loss):
                 raise ModelError(f"loss is {float(loss)} at epoch {epoch}, step {step}")
             optimizer.zero_grad(set_to_none=True)

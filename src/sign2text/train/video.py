@@ -97,6 +97,8 @@ class VideoTrainer(Trainer):
         self.twoout = cfg.model.name == "twooutnet"
         if self.twoout and self.dist.world > 1:
             raise ConfigError("twooutnet trains on one device (its pose loss bypasses DDP)")
+        if self.twoout and cfg.mixup.alpha > 0:
+            raise ConfigError("mixup does not apply to twooutnet (its pose targets are not mixed)")
         self.clip_cfg = dataclasses.replace(cfg.clips, pose=self.twoout)
         cache_dir = cfg.data.cache_dir or str(self.run_dir / "clip_cache")
         self.cache = ClipCache(cache_dir, self.clip_cfg)
