@@ -88,6 +88,19 @@ def test_holistic_extractor_reset_forgets_previous_clip(
 
 
 @pytest.mark.slow
+def test_holistic_warm_up_opens_the_graph_and_changes_no_landmark(
+    videos_dir: Path, holistic_results: dict[str, tuple[np.ndarray, float, float]]
+) -> None:
+    # live mode warms the graph up before its clock starts; the clip's landmarks are
+    # those of a fresh graph
+    with HolisticExtractor() as ex:
+        ex.warm_up()
+        assert ex._graph is not None
+        warm, _ = extract_video(videos_dir / HOLISTIC_CLIPS[0], target_fps=15, extractor=ex)
+    np.testing.assert_array_equal(warm, holistic_results[HOLISTIC_CLIPS[0]][0])
+
+
+@pytest.mark.slow
 def test_holistic_without_face_keeps_pose_and_hands_bitwise(
     videos_dir: Path, holistic_results: dict[str, tuple[np.ndarray, float, float]]
 ) -> None:

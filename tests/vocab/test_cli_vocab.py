@@ -79,10 +79,20 @@ def test_bad_inputs(
         (["vocab", "add", "star"], "clips or --camera"),
         (["vocab", "add", "star", str(tmp_path / "missing.mp4")], "no such file"),
         (["vocab", "add", "star", str(tmp_path)], "is a folder, not a clip"),
+        (["vocab", "add", "star", *sun, "--count", "3"], "are for --camera recording"),
     ]
     for argv, msg in cases:
         assert main(argv) == 2, argv
         assert msg in _err(capsys), argv
+    usage = [
+        (["vocab", "add", "star", "--camera", "0", "--seconds", "nan"], "finite number"),
+        (["vocab", "add", "star", "--camera", "0", "--seconds", "600"], "0.5 to 60 seconds"),
+        (["vocab", "add", "star", "--camera", "0", "--count", "99"], "must be 1 to 50"),
+    ]
+    for argv, msg in usage:  # argparse usage errors: exit 2 before anything runs
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2 and msg in capsys.readouterr().err, argv
     assert not vocab_file.exists()  # nothing was written by a failed add
     vocab_file.write_text("{not json")
     assert main(["vocab", "list"]) == 2
@@ -117,3 +127,53 @@ def test_teach_from_video_then_recognize(
     missing = tmp_path / "none.json"
     assert main(["recognize", str(clip), "--vocab", str(missing)]) == 2
     assert "no such vocabulary" in _err(capsys)
+
+
+def test_camera_recording_keeps_the_camera_for_every_example(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """All ``--count`` examples come from one open camera, released once at the end
+    (each example used to open a new frame generator, and closing the first one
+    released the camera, so examples 2.. had no frames); the graph sees a frame before
+    the first example's clock starts."""
+    import itertools
+    import time as _time
+
+    from sign2text.cli import cmd_vocab
+    from sign2text.io import camera
+    from sign2text.io.video import Frame
+
+    released: list[bool] = []
+
+    class FakeCamera:
+        def __init__(self, index: int) -> None:
+            self.open = True
+
+        def frames(self) -> Any:
+            try:
+                for i in itertools.count():
+                    if not self.open:
+                        return
+                    _time.sleep(0.005)
+                    yield Frame(index=i, time_s=0.0, image=np.zeros((4, 4, 3), np.uint8))
+            finally:
+                self.open = False
+                released.append(True)
+
+    class CountingExtractor:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def reset(self) -> None:
+            pass
+
+        def process(self, image: Any) -> Any:
+            self.calls += 1
+            return np.zeros((543, 3), np.float32)
+
+    monkeypatch.setattr(camera, "CameraSource", FakeCamera)
+    extractor = CountingExtractor()
+    seqs = cmd_vocab._record(0, 3, 0.05, extractor)
+    assert len(seqs) == 3 and all(len(s) > 0 for s in seqs)
+    assert released == [True]
+    assert extractor.calls == 1 + sum(len(s) for s in seqs)  # one warm-up frame

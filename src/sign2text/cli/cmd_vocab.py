@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sign2text.cli.argtypes import int_range, positive_float
+
 if TYPE_CHECKING:
     from sign2text.runtime.vocab import UserVocabulary
 
@@ -48,9 +50,13 @@ def register(sub: Any) -> None:
     a.add_argument("word", help="the word (must not be a built-in word of the model)")
     a.add_argument("clips", nargs="*", type=Path, help="example clips or .npy landmark files")
     a.add_argument("--camera", type=int, help="record the examples with this camera")
-    a.add_argument("--count", type=int, default=5, help="examples to record (default 5)")
     a.add_argument(
-        "--seconds", type=float, default=3.0, help="seconds per recorded example (default 3)"
+        "--count", type=int_range(1, 50), help="examples to record with --camera (default 5)"
+    )
+    a.add_argument(
+        "--seconds",
+        type=_record_seconds,
+        help="seconds per example recorded with --camera (default 3)",
     )
     mode = a.add_mutually_exclusive_group()
     mode.add_argument("--replace", action="store_true", help="replace an existing word")
@@ -131,23 +137,39 @@ def _example_landmarks(clip: Path, extractor: Any) -> Any:
     return np.stack(rows)
 
 
+def _record_seconds(text: str) -> float:
+    """Seconds per recorded example: 0.5 to 60 (a typing mistake must not record for
+    ever)."""
+    value = positive_float(text)
+    if not 0.5 <= value <= 60:
+        raise argparse.ArgumentTypeError(f"must be 0.5 to 60 seconds: {text!r}")
+    return value
+
+
 def _record(camera: int, count: int, seconds: float, extractor: Any) -> list[Any]:
     import numpy as np
 
     from sign2text.io.camera import CameraSource
 
     out = []
-    source = CameraSource(camera)
-    for k in range(count):
-        print(f"example {k + 1}/{count}: sign now ({seconds:.0f} s)", flush=True)
-        extractor.reset()
-        rows = []
-        start = time.monotonic()
-        for frame in source.frames():
-            rows.append(extractor.process(frame.image))
-            if time.monotonic() - start >= seconds:
-                break
-        out.append(np.stack(rows) if rows else np.zeros((0, 543, 3), np.float32))
+    # One frame generator for every example: closing it releases the camera.
+    frames = CameraSource(camera).frames()
+    try:
+        first = next(frames, None)
+        if first is not None:  # start the graph before the first example's clock
+            extractor.process(first.image)
+        for k in range(count):
+            print(f"example {k + 1}/{count}: sign now ({seconds:g} s)", flush=True)
+            extractor.reset()
+            rows = []
+            start = time.monotonic()
+            for frame in frames:
+                rows.append(extractor.process(frame.image))
+                if time.monotonic() - start >= seconds:
+                    break
+            out.append(np.stack(rows) if rows else np.zeros((0, 543, 3), np.float32))
+    finally:
+        getattr(frames, "close", lambda: None)()  # a generator: releases the camera
     return out
 
 
@@ -164,7 +186,9 @@ def run_add(args: argparse.Namespace) -> int:
         raise ConfigError("give example clips or --camera N")
     if args.camera is not None and args.clips:
         raise ConfigError("give example clips or --camera N, not both")
-    count = args.count if args.camera is not None else len(args.clips)
+    if args.camera is None and (args.count is not None or args.seconds is not None):
+        raise ConfigError("--count and --seconds are for --camera recording")
+    count = (args.count or 5) if args.camera is not None else len(args.clips)
     if not 1 <= count <= MAX_EXAMPLES:
         raise ConfigError(f"1-{MAX_EXAMPLES} examples expected, got {count}")
     clf, vocab, path = _open(args)
@@ -180,7 +204,7 @@ def run_add(args: argparse.Namespace) -> int:
     extractor = HolisticExtractor(holistic) if needs_holistic else None
     try:
         if args.camera is not None:
-            seqs = _record(args.camera, count, args.seconds, extractor)
+            seqs = _record(args.camera, count, args.seconds or 3.0, extractor)
         else:
             clips = tqdm(args.clips, desc="examples", unit="clip", disable=args.quiet, delay=0.5)
             seqs = [_example_landmarks(c, extractor) for c in clips]
@@ -193,6 +217,8 @@ def run_add(args: argparse.Namespace) -> int:
             embs.append(embed_landmarks(clf, lm))
         except NoSigningError as exc:
             raise NoSigningError(f"{name}: {exc}") from None
+        except InputError as exc:  # e.g. a recording with no frames: name the example
+            raise InputError(f"{name}: {exc}") from None
     word = vocab.add(args.word, np.stack(embs), replace=args.replace, append=args.append)
     vocab.save(path)
     n = len(vocab.examples(word))

@@ -182,6 +182,13 @@ class HolisticExtractor:
             return np.zeros((0, N_POINTS, 3), dtype=np.float32)
         return np.stack(rows)
 
+    def warm_up(self) -> None:
+        """Open the graph and run one blank frame now (model loading takes about 1.5 s
+        on the first frame), then forget it: real-time callers start their clock after
+        this, so the first second of signing is not lost to start-up."""
+        self.process(np.zeros((64, 64, 3), dtype=np.uint8))
+        self.reset()
+
     def reset(self) -> None:
         """Forget tracking state, so the next frame starts a new clip.
 

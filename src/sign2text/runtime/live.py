@@ -147,6 +147,7 @@ def run_live(
     stop = threading.Event()
     stream = StreamRecognizer(recognizer, config)
     extractor = HolisticExtractor(recognizer.holistic_config)
+    extractor.warm_up()  # before the replay clock starts, or the sign's start is dropped
     thread = threading.Thread(
         target=_capture, args=(source, buf, stop, stats), name="sign2text-capture", daemon=True
     )
