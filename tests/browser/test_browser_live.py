@@ -111,3 +111,27 @@ def test_live_mode_main_thread_fallback(open_page: Callable[..., PageEnv]) -> No
         timeout=60_000,
     )
     page.click("#live-stop")
+
+
+def test_leaving_the_tab_while_live_mode_starts_leaves_the_camera_off(
+    open_page: Callable[..., PageEnv],
+) -> None:
+    """Another tab shown while the camera and models are still loading cancels the start:
+    the camera is released and nothing runs behind the other tab (start() used to carry
+    on after its awaits, since stop() ignored a mode that was not running yet)."""
+    page = open_page("/#live").page
+    page.click("#live-start")
+    page.click("#tab-upload")
+    assert page.is_hidden("#panel-live")
+    # start() has finished (cancelled) once Start is usable again.
+    page.wait_for_function("() => !document.querySelector('#live-start').disabled", timeout=90_000)
+    time.sleep(2.0)
+    state = page.evaluate(
+        """() => ({
+          stage: document.querySelector('#stage').dataset.state || '',
+          frames: +(document.querySelector('#live-fps').dataset.frames || 0),
+          camera: Boolean(document.querySelector('#camera').srcObject),
+        })"""
+    )
+    assert state == {"stage": state["stage"], "frames": 0, "camera": False}, state
+    assert state["stage"] != "running", state

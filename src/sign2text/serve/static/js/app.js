@@ -1,7 +1,7 @@
 // The web demo's page: tabs, upload mode (POST /v1/recognize), the examples list,
 // live mode (live.js) and teach mode (teach.js), both entirely in the browser.
 
-import { describeError, getBlob, getJSON, recognizeClip } from "./api.js";
+import { ApiError, describeError, getBlob, getJSON, recognizeClip } from "./api.js";
 import { LiveMode } from "./live.js";
 import { TeachMode } from "./teach.js";
 
@@ -48,6 +48,7 @@ if (fromHash) selectTab(fromHash, { focus: false });
 const upload = {
   file: null,
   url: null,
+  request: null, // the AbortController of the recognition in flight
   input: $("file-input"),
   drop: $("drop-zone"),
   name: $("file-name"),
@@ -63,10 +64,21 @@ function showUploadError(text) {
   upload.error.hidden = !text;
 }
 
-const kb = (bytes) => (bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`);
+const kb = (bytes) => {
+  if (bytes >= 1048576) return `${(bytes / 1048576).toFixed(1)} MB`;
+  return bytes >= 1024 ? `${Math.round(bytes / 1024)} KB` : `${bytes} bytes`;
+};
 
-/** Make `file` the clip to recognize: preview it and enable Recognize. */
+/** Give focus back to `el` when disabling it while it worked dropped focus to the page. */
+function refocus(el) {
+  if (document.activeElement === document.body || document.activeElement === null) el.focus();
+}
+
+/** Make `file` the clip to recognize: preview it and enable Recognize. A request still
+ * running for the previous clip is cancelled (its answer would be for the wrong clip). */
 function setFile(file) {
+  if (upload.request) upload.request.abort();
+  upload.request = null;
   showUploadError("");
   upload.result.hidden = true;
   if (upload.url) URL.revokeObjectURL(upload.url);
@@ -78,6 +90,15 @@ function setFile(file) {
   upload.button.disabled = false;
   upload.status.textContent = "Ready: press Recognize.";
 }
+
+// Browsers play fewer formats than the server decodes (e.g. AVI, MKV): no preview is not
+// an error, but people should know why the preview stays empty.
+upload.preview.addEventListener("error", () => {
+  if (!upload.file || upload.preview.src !== upload.url) return;
+  upload.preview.hidden = true;
+  upload.status.textContent =
+    "This browser cannot play the file, so there is no preview. Press Recognize: the server says whether it can read it.";
+});
 
 upload.input.addEventListener("change", () => {
   if (upload.input.files && upload.input.files[0]) setFile(upload.input.files[0]);
@@ -97,6 +118,17 @@ upload.drop.addEventListener("drop", (ev) => {
   const file = ev.dataTransfer && ev.dataTransfer.files[0];
   if (file) setFile(file);
 });
+
+/** Plain words for the upload errors people meet most; the server's message follows. */
+const UPLOAD_HINTS = {
+  unsupported_media: "this file is not a video this service reads (try an MP4, WebM, MOV, AVI or MKV clip)",
+  undecodable_media: "the video could not be decoded (it may be cut short or damaged)",
+  empty_upload: "the file is empty",
+  no_signing: "nobody was seen signing in this clip (hands and upper body should be in view)",
+  payload_too_large: "the file is larger than this server accepts",
+  media_too_large: "the clip is longer or larger than this server accepts",
+  busy: "the server is busy",
+};
 
 const STAGES = [
   ["decode_ms", "Decoding the video"],
@@ -160,20 +192,27 @@ function showResult(r) {
 }
 
 upload.button.addEventListener("click", async () => {
-  if (!upload.file) return;
+  if (!upload.file || upload.request) return;
+  const request = new AbortController();
+  upload.request = request;
   showUploadError("");
   upload.button.disabled = true;
   upload.result.hidden = true;
   upload.status.textContent = `Recognizing ${upload.file.name}…`;
   try {
-    const result = await recognizeClip(upload.file, 5);
+    const result = await recognizeClip(upload.file, 5, request.signal);
+    if (request.signal.aborted) return;
     showResult(result);
     upload.status.textContent = "Done.";
   } catch (err) {
+    if (request.signal.aborted) return; // another clip was chosen meanwhile
     upload.status.textContent = "";
-    showUploadError(`Could not recognize this clip: ${describeError(err)}`);
+    const hint = err instanceof ApiError ? UPLOAD_HINTS[err.code] : undefined;
+    showUploadError(`Could not recognize this clip: ${hint ? `${hint}. Server: ` : ""}${describeError(err)}`);
   } finally {
-    upload.button.disabled = false;
+    if (upload.request === request) upload.request = null;
+    upload.button.disabled = !upload.file || Boolean(upload.request);
+    refocus(upload.button);
   }
 });
 

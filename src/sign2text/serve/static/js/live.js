@@ -155,28 +155,39 @@ export class LiveMode {
   }
 
   async start() {
-    if (this.running) return;
+    if (this.running || this.starting) return;
     const el = this.el;
     this.showError("");
+    this.starting = true;
+    this.cancelled = false;
     el.start.disabled = true;
     try {
       if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
         throw new Error("This browser gives no camera access here: open the page over https or on localhost.");
       }
-      await this.load();
-      if (this.beforeStart) await this.beforeStart(); // e.g. read the stored vocabulary
+      // The camera first: a missing camera or a refused permission is known at once,
+      // before the models download.
       this.setStatus("Starting the camera…");
       this.mediaStream = await openCamera(el.video);
+      if (this.cancelled) throw new Error("cancelled");
+      await this.load();
+      if (this.cancelled) throw new Error("cancelled");
+      if (this.beforeStart) await this.beforeStart(); // e.g. read the stored vocabulary
+      // A new stream: forget Holistic's tracking and the stream state (Python resets the
+      // graph between clips too).
+      await this.holistic.reset();
+      if (this.cancelled) throw new Error("cancelled");
     } catch (err) {
-      this.showError(cameraMessage(err));
-      this.setStatus("");
+      // stop() during start-up (another tab was shown) cancels quietly.
+      if (!this.cancelled) this.showError(cameraMessage(err));
+      this.setStatus(this.cancelled ? "Stopped." : "");
+      this.starting = false;
       el.start.disabled = false;
       this.releaseCamera();
+      if (!this.cancelled && (document.activeElement === document.body || !document.activeElement)) el.start.focus();
       return;
     }
-    // A new stream: forget Holistic's tracking and the stream state (Python resets the
-    // graph between clips too).
-    await this.holistic.reset();
+    this.starting = false;
     el.fps.dataset.holistic = `${this.holistic.kind}:${this.holistic.size}`;
     this.stream = new StreamRecognizer(this.vocabularyClassifier(), this.runtime.skel);
     this.processed = 0;
@@ -185,6 +196,7 @@ export class LiveMode {
     el.stop.disabled = false;
     el.stage.dataset.state = "running";
     this.setStatus("Live: sign one word at a time.");
+    el.stop.focus();
     this.loop().catch((err) => {
       this.showError(describeError(err));
       this.stop();
@@ -316,6 +328,7 @@ export class LiveMode {
   }
 
   async stop() {
+    if (this.starting) this.cancelled = true; // start() releases the camera itself
     if (!this.running) return;
     this.running = false;
     this.releaseCamera();

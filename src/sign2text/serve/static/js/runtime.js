@@ -12,7 +12,13 @@ export const VENDOR = "/static/vendor";
 
 /** The onnxruntime-web module, configured for the single-threaded wasm backend. */
 export async function loadOrt() {
-  const ort = await import(`${VENDOR}/ort/ort.wasm.bundle.min.mjs`);
+  const src = `${VENDOR}/ort/ort.wasm.bundle.min.mjs`;
+  let ort;
+  try {
+    ort = await import(src);
+  } catch (err) {
+    throw new Error(`could not load ${src} (is the web demo built? see docs/web_demo.md)`, { cause: err });
+  }
   // Only the binary: the JS glue is inside the bundle (a string prefix would make ORT
   // import ort-wasm-simd-threaded.mjs from there as well).
   ort.env.wasm.wasmPaths = { wasm: `${VENDOR}/ort/ort-wasm-simd-threaded.wasm` };

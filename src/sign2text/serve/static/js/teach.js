@@ -179,6 +179,7 @@ export class TeachMode {
     this.vocabStatus("Loading the model…");
     try {
       await this.loadVocabulary();
+      this.vocabStatus(""); // render() says what the list holds
       this.render();
     } catch (err) {
       this.vocabStatus("", `Could not load the model: ${describeError(err)}`);
@@ -337,6 +338,7 @@ export class TeachMode {
       await this.live.load((text) => this.setStatus(text));
       this.setStatus("Starting the camera…");
       this.mediaStream = await openCamera(el.video);
+      await this.live.holistic.reset();
     } catch (err) {
       const text = err instanceof VocabularyError ? err.message : err && err.name ? cameraMessage(err) : describeError(err);
       this.showError(text);
@@ -346,7 +348,6 @@ export class TeachMode {
       el.word.focus();
       return;
     }
-    await this.live.holistic.reset();
     const examples = [];
     el.examples.replaceChildren();
     let misses = 0;
