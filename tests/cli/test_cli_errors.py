@@ -282,6 +282,8 @@ def test_a_broken_model_is_named_even_with_a_user_vocabulary(
         (["evaluate", "m.onnx", "x.npz", "--split", "train"], "give --split-file too"),
         (["export", "best.pt", "--split-file", "s.json"], "give --data too"),
         (["export", "best.pt", "--data", "x.npz", "--split", "val"], "give --split-file too"),
+        (["prototypes", "m.onnx", "--data", "x.npz", "--split", "test"], "give --split-file too"),
+        (["prototypes", "m.onnx", "--config", "c.toml", "--split-file", "s.json"], "is for --data"),
     ],
 )
 def test_options_that_need_another_are_not_ignored(

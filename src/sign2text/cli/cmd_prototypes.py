@@ -27,7 +27,9 @@ def register(sub: Any) -> None:
     src.add_argument("--config", type=Path, help="training config: the train part of its data")
     src.add_argument("--data", type=Path, help="a landmark dataset (any importer's format)")
     p.add_argument("--split-file", type=Path, help="split JSON (sign2text split) for --data")
-    p.add_argument("--split", default="train", help="part of the split to use (default train)")
+    p.add_argument(
+        "--split", help="part of the split file to use (default train; needs --split-file)"
+    )
     p.add_argument(
         "--per-word",
         type=int,
@@ -38,6 +40,12 @@ def register(sub: Any) -> None:
 
 
 def _samples(args: argparse.Namespace) -> list[Any]:
+    from sign2text.errors import ConfigError
+
+    if args.split_file is None and args.split is not None:
+        raise ConfigError("--split picks a part of a split file: give --split-file too")
+    if args.config is not None and args.split_file is not None:
+        raise ConfigError("--split-file is for --data; --config uses its own data and split")
     if args.config is not None:
         from sign2text.train.config import load_config
         from sign2text.train.data import training_samples
@@ -49,7 +57,7 @@ def _samples(args: argparse.Namespace) -> list[Any]:
     if args.split_file is not None:
         from sign2text.data.splits import load_split
 
-        samples = load_split(args.split_file, samples).take(samples, args.split)
+        samples = load_split(args.split_file, samples).take(samples, args.split or "train")
     return samples
 
 

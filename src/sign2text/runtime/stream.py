@@ -102,7 +102,8 @@ class StreamRecognizer:
     """Segments a landmark stream into signs and classifies each segment.
 
     Call :meth:`push` per frame (it returns the words completed by that frame) and
-    :meth:`flush` at the end of the stream. ``segments`` records every closed segment.
+    :meth:`flush` at the end of the stream. ``segments`` records every closed segment
+    that was classified (one with too few frames with hands is dropped unrecorded).
     """
 
     def __init__(self, classifier: LandmarkClassifier, config: StreamConfig | None = None) -> None:
