@@ -193,13 +193,34 @@ def test_weight_averaging_delivers_the_mean_of_the_weights(
     assert any(not torch.equal(averaged[k], raw[k]) for k in raw if "running_mean" in k)
     assert any(not torch.equal(averaged[k], raw[k]) for k in raw if k.endswith("weight"))
     _assert_best_reproduces_val_accuracy(tmp_path / "run", samples, result)
-    with pytest.raises(ConfigError, match="another average setting"):
+    with pytest.raises(ConfigError, match=r"other settings: average\.name"):
         train(
             _cfg("epochs=3", "max_steps_per_epoch=3"),
             tmp_path / "run",
             samples=samples,
             resume=True,
         )
+
+
+def test_resume_refuses_other_settings_before_writing(
+    samples: list[Sample], tmp_path: Path
+) -> None:
+    """``--resume`` with another split or learning rate used to go on silently (the
+    optimizer state kept the old rate, and the new split tested on clips the first
+    epochs trained on) after rewriting config.json and split.json; now it is refused
+    and the run folder is untouched. More epochs are fine."""
+    common = ("max_steps_per_epoch=2", "model.name=mlp", "model.args={hidden=32}")
+    run = tmp_path / "run"
+    train(_cfg("epochs=1", *common), run, samples=samples)
+    before = {n: (run / n).read_bytes() for n in ("config.json", "split.json")}
+    for change in ("optim.lr=0.1", "data.split_seed=7"):
+        with pytest.raises(ConfigError, match=re.escape(change.split("=")[0]) + " "):
+            train(_cfg("epochs=2", *common, change), run, samples=samples, resume=True)
+        assert {n: (run / n).read_bytes() for n in before} == before
+    with pytest.raises(ConfigError, match="does not exist"):
+        train(_cfg("epochs=2", *common), tmp_path / "typo", samples=samples, resume=True)
+    assert not (tmp_path / "typo").exists()
+    assert len(train(_cfg("epochs=2", *common), run, samples=samples, resume=True).history) == 2
 
 
 def test_mixup_trains_on_mixed_pairs_and_p0_is_off(samples: list[Sample], tmp_path: Path) -> None:

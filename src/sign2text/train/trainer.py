@@ -175,6 +175,22 @@ class _Metrics:
         return values, cm
 
 
+# Settings a resumed run may change: how long it runs, and on what hardware.
+RESUMABLE_CHANGES = frozenset(
+    {"epochs", "patience", "device", "num_threads", "num_workers", "data.cache_dir"}
+)
+
+
+def _config_changes(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(dotted key, old, new) for every leaf that differs between two config dicts."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[tuple[str, Any, Any]] = []
+        for key in sorted(set(old) | set(new)):
+            out += _config_changes(old.get(key), new.get(key), f"{prefix}{key}.")
+        return out
+    return [] if old == new else [(prefix.rstrip("."), old, new)]
+
+
 def _unwrap(model: nn.Module) -> nn.Module:
     inner = getattr(model, "module", model)
     assert isinstance(inner, nn.Module)
@@ -348,6 +364,10 @@ class Trainer:
     def fit(self) -> TrainResult:
         """Train until ``epochs`` or early stopping; write checkpoints and reports."""
         cfg, main = self.cfg, self.dist.main
+        if self.resume:  # before anything is written into the run folder
+            self._check_resume_config()
+        # Bad model arguments fail here, before config.json and split.json are written.
+        model: nn.Module = create_model(cfg.model.name, **self.model_args).to(self.device)
         if main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self._write_json("config.json", cfg.to_dict())
@@ -368,7 +388,6 @@ class Trainer:
         if cfg.max_steps_per_epoch:
             steps = min(steps, cfg.max_steps_per_epoch)
 
-        model: nn.Module = create_model(cfg.model.name, **self.model_args).to(self.device)
         n_params = sum(p.numel() for p in model.parameters())
         log.info(
             "model %s: %d parameters, %d classes, in_dim %d",
@@ -551,6 +570,29 @@ class Trainer:
         for key, value in row.items():
             if key != "epoch":
                 writer.add_scalar(key.replace("_", "/", 1), value, epoch + 1)
+
+    def _check_resume_config(self) -> None:
+        """``--resume`` continues the run in ``last.pt`` with that run's settings: only
+        how long and where it runs may change. Another split, learning rate, recipe or
+        data would silently mix two runs (and a changed split would test on clips the
+        first epochs trained on)."""
+        path = self.run_dir / "last.pt"
+        if not path.exists():
+            raise ConfigError(f"--resume: {path} does not exist")
+        old = read_checkpoint(path).get("train_config")
+        if not isinstance(old, dict):
+            return  # a checkpoint without its config: the model/vocabulary check remains
+        changed = [
+            f"{key} ({before!r} -> {after!r})"
+            for key, before, after in _config_changes(old, self.cfg.to_dict())
+            if key not in RESUMABLE_CHANGES
+        ]
+        if changed:
+            raise ConfigError(
+                f"--resume: {path} was trained with other settings: {', '.join(changed[:4])}"
+                f"{' ...' if len(changed) > 4 else ''}; resume with the run's own "
+                f"{self.run_dir / 'config.json'}, or train into a new folder"
+            )
 
     def _restore(
         self,

@@ -91,14 +91,14 @@ class VideoTrainer(Trainer):
             raise ConfigError(f"model {cfg.model.name!r} is not an RGB model")
         if cfg.data.dedupe:
             raise ConfigError("data.dedupe compares landmarks; it does not apply to video data")
+        if cfg.model.name == "twooutnet" and cfg.mixup.alpha > 0:
+            raise ConfigError("mixup does not apply to twooutnet (its pose targets are not mixed)")
         if samples is None:
             samples = load_clip_data(cfg.data)
         super().__init__(cfg, run_dir, samples=samples, resume=resume, progress=progress)
         self.twoout = cfg.model.name == "twooutnet"
         if self.twoout and self.dist.world > 1:
             raise ConfigError("twooutnet trains on one device (its pose loss bypasses DDP)")
-        if self.twoout and cfg.mixup.alpha > 0:
-            raise ConfigError("mixup does not apply to twooutnet (its pose targets are not mixed)")
         self.clip_cfg = dataclasses.replace(cfg.clips, pose=self.twoout)
         cache_dir = cfg.data.cache_dir or str(self.run_dir / "clip_cache")
         self.cache = ClipCache(cache_dir, self.clip_cfg)
