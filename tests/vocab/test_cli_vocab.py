@@ -134,7 +134,7 @@ def test_camera_recording_keeps_the_camera_for_every_example(
 ) -> None:
     """All ``--count`` examples come from one open camera, released once at the end
     (each example used to open a new frame generator, and closing the first one
-    released the camera, so examples 2.. had no frames); the graph sees a frame before
+    released the camera, so examples 2.. had no frames); the graph is warmed up before
     the first example's clock starts."""
     import itertools
     import time as _time
@@ -166,6 +166,10 @@ def test_camera_recording_keeps_the_camera_for_every_example(
 
         def reset(self) -> None:
             pass
+
+        def warm_up(self) -> None:  # as HolisticExtractor.warm_up: one frame, then reset
+            self.process(np.zeros((4, 4, 3), np.uint8))
+            self.reset()
 
         def process(self, image: Any) -> Any:
             self.calls += 1

@@ -155,9 +155,7 @@ def _record(camera: int, count: int, seconds: float, extractor: Any) -> list[Any
     # One frame generator for every example: closing it releases the camera.
     frames = CameraSource(camera).frames()
     try:
-        first = next(frames, None)
-        if first is not None:  # start the graph before the first example's clock
-            extractor.process(first.image)
+        extractor.warm_up()  # before the first example's clock starts
         for k in range(count):
             print(f"example {k + 1}/{count}: sign now ({seconds:g} s)", flush=True)
             extractor.reset()

@@ -336,8 +336,7 @@ class Trainer:
         rng = np.random.default_rng([self.cfg.seed, self.dist.rank, epoch, step])
         mix = self.cfg.mixup
         if len(target) < 2 or rng.random() >= mix.p:
-            logits = model(feats, mask)
-            return logits, criterion(logits, target), target
+            return self._forward_loss(model, batch, criterion)
         lam = float(rng.beta(mix.alpha, mix.alpha))
         perm = torch.from_numpy(rng.permutation(len(target))).to(self.device)
         logits = model(lam * feats + (1 - lam) * feats[perm], mask | mask[perm])
@@ -364,8 +363,8 @@ class Trainer:
     def fit(self) -> TrainResult:
         """Train until ``epochs`` or early stopping; write checkpoints and reports."""
         cfg, main = self.cfg, self.dist.main
-        if self.resume:  # before anything is written into the run folder
-            self._check_resume_config()
+        # Checked before anything is written into the run folder.
+        resumed = self._resume_checkpoint() if self.resume else None
         # Bad model arguments fail here, before config.json and split.json are written.
         model: nn.Module = create_model(cfg.model.name, **self.model_args).to(self.device)
         if main:
@@ -403,8 +402,8 @@ class Trainer:
         average_from = int(cfg.average.start * cfg.epochs * steps)
         state = {"epoch": 0, "best": float("nan"), "best_epoch": -1, "bad_epochs": 0}
         history: list[dict[str, float]] = []
-        if self.resume:
-            state, history = self._restore(model, optimizer, scheduler, averaged)
+        if resumed is not None:
+            state, history = self._restore(resumed, model, optimizer, scheduler, averaged)
         if self.dist.world > 1:
             from torch.nn.parallel import DistributedDataParallel
 
@@ -571,17 +570,18 @@ class Trainer:
             if key != "epoch":
                 writer.add_scalar(key.replace("_", "/", 1), value, epoch + 1)
 
-    def _check_resume_config(self) -> None:
-        """``--resume`` continues the run in ``last.pt`` with that run's settings: only
-        how long and where it runs may change. Another split, learning rate, recipe or
-        data would silently mix two runs (and a changed split would test on clips the
+    def _resume_checkpoint(self) -> dict[str, Any]:
+        """``last.pt``, checked: ``--resume`` continues that run with its own settings;
+        only how long and where it runs may change. Another split, learning rate, recipe
+        or data would silently mix two runs (and a changed split would test on clips the
         first epochs trained on)."""
         path = self.run_dir / "last.pt"
         if not path.exists():
             raise ConfigError(f"--resume: {path} does not exist")
-        old = read_checkpoint(path).get("train_config")
+        ckpt = read_checkpoint(path)
+        old = ckpt.get("train_config")
         if not isinstance(old, dict):
-            return  # a checkpoint without its config: the model/vocabulary check remains
+            return ckpt  # a checkpoint without its config: _restore's model check remains
         changed = [
             f"{key} ({before!r} -> {after!r})"
             for key, before, after in _config_changes(old, self.cfg.to_dict())
@@ -593,18 +593,17 @@ class Trainer:
                 f"{' ...' if len(changed) > 4 else ''}; resume with the run's own "
                 f"{self.run_dir / 'config.json'}, or train into a new folder"
             )
+        return ckpt
 
     def _restore(
         self,
+        ckpt: dict[str, Any],
         model: nn.Module,
         optimizer: torch.optim.Optimizer,
         scheduler: Any,
         averaged: AveragedModel | None = None,
     ) -> tuple[dict[str, Any], list[dict[str, float]]]:
         path = self.run_dir / "last.pt"
-        if not path.exists():
-            raise ConfigError(f"--resume: {path} does not exist")
-        ckpt = read_checkpoint(path)
         if "resume" not in ckpt:
             raise ModelError(f"{path}: no resume state")
         if ckpt["model"]["args"] != self.model_args or list(ckpt["labels"]) != self.labels:
